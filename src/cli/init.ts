@@ -1,0 +1,32 @@
+import type { Command } from "commander";
+import { access, writeFile } from "node:fs/promises";
+import { dirname, join } from "node:path";
+import { configJsonSchema } from "../config/json-schema.js";
+import { SCHEMA_FILE, starterConfig } from "../config/starter.js";
+import { InputError } from "../errors.js";
+import { DEFAULT_CONFIG_FILE } from "./options.js";
+
+export function register(program: Command): void {
+  program
+    .command("init")
+    .description(`Write a commented starter ${DEFAULT_CONFIG_FILE} and its JSON Schema (${SCHEMA_FILE}).`)
+    .option("-c, --config <file>", "where to write the config", DEFAULT_CONFIG_FILE)
+    .option("-f, --force", "overwrite an existing config")
+    .action(async (opts: { config: string; force?: boolean }) => {
+      if (!opts.force && (await exists(opts.config))) {
+        throw new InputError(`${opts.config} already exists (use --force to overwrite it)`);
+      }
+      await writeFile(opts.config, starterConfig());
+      await writeFile(join(dirname(opts.config), SCHEMA_FILE), `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
+      process.stdout.write(`wrote ${opts.config} and ${join(dirname(opts.config), SCHEMA_FILE)}\n`);
+    });
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await access(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

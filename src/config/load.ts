@@ -1,0 +1,175 @@
+import { readFile } from "node:fs/promises";
+import { basename } from "node:path";
+import { LineCounter, parseDocument } from "yaml";
+import type { z } from "zod";
+import { InputError } from "../errors.js";
+import { DEFAULTS, KNOWN_ALPINE_ISO_SHA256 } from "./defaults.js";
+import { didYouMean } from "./did-you-mean.js";
+import { configSchema, type Config } from "./schema.js";
+import { SourceMap } from "./source-map.js";
+
+/** One problem in a config file, already located. */
+export interface ConfigProblem {
+  line: number;
+  col: number;
+  path: string;
+  message: string;
+}
+
+export class ConfigError extends InputError {
+  readonly problems: readonly ConfigProblem[];
+  constructor(file: string, problems: readonly ConfigProblem[]) {
+    const lines = problems.map((p) => `${file}:${p.line}:${p.col}: ${p.path ? `${p.path}: ` : ""}${p.message}`);
+    super(`${file}: ${problems.length} problem${problems.length === 1 ? "" : "s"} in the config`, { details: lines });
+    this.problems = problems;
+  }
+}
+
+/** Reads and validates a homelab.yaml. Throws ConfigError (exit 2) listing every problem at once. */
+export async function loadConfig(path: string): Promise<Config> {
+  let text: string;
+  try {
+    text = await readFile(path, "utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(
+      code === "ENOENT" ? `${path}: no such file (run \`homelab init\` to write a starter config)` : `${path}: cannot read: ${String(err)}`,
+    );
+  }
+  return parseConfig(text, path);
+}
+
+/** Validates config text. `file` is only used in messages. */
+export function parseConfig(text: string, file = "homelab.yaml"): Config {
+  const display = file.includes("/") ? file : basename(file);
+  const lines = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  if (doc.errors.length > 0) {
+    throw new ConfigError(
+      display,
+      doc.errors.map((e) => {
+        const pos = lines.linePos(e.pos[0]);
+        return { line: pos.line, col: pos.col, path: "", message: `invalid YAML: ${firstLine(e.message)}` };
+      }),
+    );
+  }
+  const data: unknown = doc.toJS();
+  if (data === null || data === undefined) {
+    throw new ConfigError(display, [
+      { line: 1, col: 1, path: "", message: "expected a mapping with the homelab config, got an empty file" },
+    ]);
+  }
+  const map = new SourceMap(doc, lines);
+  const result = configSchema.safeParse(data, { reportInput: true });
+  if (!result.success) {
+    throw new ConfigError(display, sortProblems(result.error.issues.flatMap((i) => describeIssue(i, map))));
+  }
+  return resolve(result.data, map, display);
+}
+
+/** Fills in what depends on other fields: the ISO checksum and the Kubernetes version. */
+function resolve(parsed: z.output<typeof configSchema>, map: SourceMap, file: string): Config {
+  const { alpine, k8s, ...rest } = parsed;
+  const known = KNOWN_ALPINE_ISO_SHA256[`${alpine.version}/${alpine.arch}`];
+  const isoChecksum = alpine.isoChecksum ?? (known === undefined ? undefined : `sha256:${known}`);
+  if (isoChecksum === undefined) {
+    const pos = map.locate(["alpine", "version"]);
+    throw new ConfigError(file, [
+      {
+        ...pos,
+        path: "alpine.isoChecksum",
+        message:
+          `expected the sha256 of alpine-virt-${alpine.version}-${alpine.arch}.iso (homelab has no checksum for ` +
+          "that release): set alpine.isoChecksum: sha256:<hex>, or run `homelab versions bump`",
+      },
+    ]);
+  }
+  const config: Config = { ...rest, alpine: { ...alpine, isoChecksum } };
+  if (k8s !== undefined) {
+    config.k8s = { distribution: k8s.distribution, bake: k8s.bake, version: k8s.version ?? DEFAULTS.k8s[k8s.distribution] };
+  }
+  return config;
+}
+
+type Issue = z.core.$ZodIssue;
+
+function describeIssue(issue: Issue, map: SourceMap): ConfigProblem[] {
+  const path = issue.path.map(String).join(".");
+  if (issue.code === "unrecognized_keys") {
+    const known = knownKeysAt(issue.path);
+    return issue.keys.map((key) => {
+      const hint = didYouMean(key, known);
+      return {
+        ...map.locate(issue.path, { key }),
+        path: path ? `${path}.${key}` : key,
+        message: `unknown key${hint ? `, did you mean "${hint}"?` : ""} (expected one of: ${known.join(", ")})`,
+      };
+    });
+  }
+  if (issue.code === "invalid_union") {
+    return [{ ...map.locate(issue.path), path, message: `${issue.message}, got ${show(issue.input)}` }];
+  }
+  return [{ ...map.locate(issue.path), path, message: `${expected(issue)}, got ${show(issue.input)}` }];
+}
+
+function expected(issue: Issue): string {
+  switch (issue.code) {
+    case "invalid_type":
+      return `expected ${article(issue.expected)}`;
+    case "invalid_value":
+      return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(" | ")}`;
+    case "invalid_format":
+    case "too_small":
+    case "too_big":
+    case "custom":
+      return issue.message.startsWith("expected") ? issue.message : `expected ${issue.message}`;
+    default:
+      return `expected a valid value (${issue.message})`;
+  }
+}
+
+function article(type: string): string {
+  const named: Record<string, string> = { object: "a mapping", array: "a list", string: "a string", number: "a number" };
+  return named[type] ?? type;
+}
+
+/** Renders a found value on one line: strings JSON-quoted so newlines and quotes stay visible. */
+function show(value: unknown): string {
+  if (value === undefined) return "nothing (the field is missing)";
+  if (value === null) return "null";
+  if (Array.isArray(value)) return `a list ${truncate(JSON.stringify(value))}`;
+  if (typeof value === "object") return "a mapping";
+  if (typeof value === "string") return truncate(JSON.stringify(value));
+  return `${typeof value} ${String(value)}`;
+}
+
+function truncate(s: string): string {
+  return s.length > 80 ? `${s.slice(0, 77)}...` : s;
+}
+
+function firstLine(s: string): string {
+  return s.split("\n")[0] ?? s;
+}
+
+function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
+  return problems.sort((a, b) => a.line - b.line || a.col - b.col);
+}
+
+function knownKeysAt(path: readonly PropertyKey[]): string[] {
+  let schema: unknown = configSchema;
+  for (const segment of path) {
+    schema = unwrap(schema);
+    const shape = (schema as { shape?: Record<string, unknown> }).shape;
+    schema = shape?.[String(segment)];
+  }
+  const shape = (unwrap(schema) as { shape?: Record<string, unknown> }).shape;
+  return shape ? Object.keys(shape) : [];
+}
+
+function unwrap(schema: unknown): unknown {
+  let s = schema as { def?: { innerType?: unknown; in?: unknown } } | undefined;
+  while (s?.def?.innerType !== undefined || s?.def?.in !== undefined) {
+    s = (s.def.innerType ?? s.def.in) as typeof s;
+  }
+  return s;
+}

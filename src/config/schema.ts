@@ -1,0 +1,138 @@
+import { z } from "zod";
+import { DEFAULTS } from "./defaults.js";
+
+/**
+ * The homelab.yaml schema. Every string that can reach a shell script, an HCL file or a box
+ * name is constrained to a strict pattern here, so that nothing downstream ever has to guess
+ * whether a value is safe: quotes, `${`, `;`, spaces and newlines are rejected at load time.
+ */
+
+const ALPINE_VERSION = /^3\.(\d{1,2})\.(\d{1,2})$/;
+const KUBEADM_VERSION = /^v1\.(\d{1,2})\.(\d{1,3})$/;
+const K3S_VERSION = /^v1\.(\d{1,2})\.(\d{1,3})\+k3s(\d{1,2})$/;
+const SHA256 = /^sha256:[0-9a-f]{64}$/;
+const SEMVER = /^(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/;
+const ORG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
+// A plain http(s) URL with no quotes, spaces, `$` or backslashes (it ends up inside HCL and shell).
+const SAFE_URL = /^https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?(?:\/[A-Za-z0-9._~%/+-]*)?$/;
+
+export const ARCHES = ["x86_64", "aarch64"] as const;
+export const DISTRIBUTIONS = ["kubeadm", "k3s"] as const;
+export const BAKE_MODES = ["airgap", "binary", "none"] as const;
+export const PROVIDERS = ["libvirt", "virtualbox"] as const;
+
+export type Arch = (typeof ARCHES)[number];
+export type Distribution = (typeof DISTRIBUTIONS)[number];
+export type BakeMode = (typeof BAKE_MODES)[number];
+export type Provider = (typeof PROVIDERS)[number];
+
+const alpineSchema = z
+  .strictObject({
+    version: z
+      .string()
+      .regex(ALPINE_VERSION, "a pinned Alpine point release like 3.24.1")
+      .default(DEFAULTS.alpine.version)
+      .describe("Pinned Alpine point release (MAJOR.MINOR.PATCH), e.g. 3.24.1."),
+    arch: z.enum(ARCHES).default("x86_64").describe("CPU architecture of the image."),
+    isoChecksum: z
+      .string()
+      .regex(SHA256, "sha256:<64 lowercase hex digits>")
+      .optional()
+      .describe(
+        "sha256 of the alpine-virt ISO. Optional for releases homelab knows; required otherwise " +
+          "(`homelab versions bump` fills it in).",
+      ),
+    mirror: z
+      .string()
+      .regex(SAFE_URL, "an http(s) URL without spaces or quotes")
+      .default(DEFAULTS.alpine.mirror)
+      .describe("Alpine mirror base URL (the directory holding v3.x/)."),
+  })
+  .describe("The Alpine Linux base.");
+
+const k8sSchema = z
+  .strictObject({
+    distribution: z.enum(DISTRIBUTIONS).describe("kubeadm (upstream Kubernetes) or k3s."),
+    version: z
+      .string()
+      .optional()
+      .describe("v1.X.Y for kubeadm, v1.X.Y+k3sN for k3s. Defaults to the current supported release."),
+    bake: z
+      .enum(BAKE_MODES)
+      .default("airgap")
+      .describe(
+        "How much Kubernetes is baked into the image: airgap (binaries and images), binary " +
+          "(binaries only) or none (only kernel, swap and container runtime are prepared).",
+      ),
+  })
+  // Checked on the k8s object itself so it is reported even when other fields are wrong too.
+  .superRefine((k8s, ctx) => {
+    if (k8s.version === undefined) return;
+    const k3s = k8s.distribution === "k3s";
+    if (!(k3s ? K3S_VERSION : KUBEADM_VERSION).test(k8s.version)) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["version"],
+        message: k3s
+          ? `expected a k3s version like ${DEFAULTS.k8s.k3s} for distribution k3s`
+          : `expected a Kubernetes version like ${DEFAULTS.k8s.kubeadm} for distribution kubeadm`,
+        input: k8s.version,
+      });
+    }
+  })
+  .describe("Kubernetes node contents. Leave out for a plain Alpine box.");
+
+const vmSchema = z
+  .strictObject({
+    diskSizeMiB: z
+      .number()
+      .int()
+      .min(20_480, "at least 20480 (20 GiB) so that pre-pulled images fit")
+      .max(4_194_304)
+      .default(20_480)
+      .describe("Virtual disk size in MiB (>= 20480)."),
+    memoryMiB: z.number().int().min(512).max(262_144).default(2048).describe("Build VM memory in MiB."),
+    cpus: z.number().int().min(1).max(64).default(2).describe("Build VM virtual CPUs."),
+  })
+  .describe("Build VM size.");
+
+const boxSchema = z
+  .strictObject({
+    version: z
+      .string()
+      .regex(SEMVER, "a box version X.Y.Z")
+      .default("0.1.0")
+      .describe("Version given to the built boxes when published."),
+  })
+  .describe("Box metadata.");
+
+export const configSchema = z
+  .strictObject({
+    org: z
+      .string()
+      .regex(ORG, "lowercase letters, digits and dashes (a Vagrant box namespace)")
+      .default(DEFAULTS.org)
+      .describe("Box namespace: boxes are named <org>/alpine-<major.minor>-k8snode-<distribution>."),
+    alpine: alpineSchema.prefault({}),
+    k8s: k8sSchema.optional(),
+    providers: z
+      .array(z.enum(PROVIDERS))
+      .min(1, "at least one provider")
+      .refine((p) => new Set(p).size === p.length, "each provider once")
+      .default(["libvirt"])
+      .describe("Vagrant providers to build boxes for."),
+    vm: vmSchema.prefault({}),
+    box: boxSchema.prefault({}),
+  })
+  .describe("homelab.yaml: one file that describes a Kubernetes node image.");
+
+export type ConfigInput = z.input<typeof configSchema>;
+type ParsedConfig = z.output<typeof configSchema>;
+
+/** A validated config with every default applied and every version resolved. */
+export interface Config extends Omit<ParsedConfig, "k8s" | "alpine"> {
+  alpine: ParsedConfig["alpine"] & { isoChecksum: string };
+  k8s?: { distribution: Distribution; version: string; bake: BakeMode };
+}
+
+export const patterns = { ALPINE_VERSION, KUBEADM_VERSION, K3S_VERSION, SHA256, SEMVER, ORG, SAFE_URL };

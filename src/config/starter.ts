@@ -1,0 +1,42 @@
+import { DEFAULTS } from "./defaults.js";
+
+/** File name of the JSON Schema that `homelab init` writes next to homelab.yaml. */
+export const SCHEMA_FILE = "homelab.schema.json";
+
+/**
+ * The commented starter config. It is also the embedded default: `homelab generate` without a
+ * homelab.yaml builds exactly this, so the two can never disagree.
+ */
+export function starterConfig(): string {
+  return `# yaml-language-server: $schema=./${SCHEMA_FILE}
+# homelab.yaml: one file that describes a Kubernetes node image.
+# \`homelab validate\` checks it, \`homelab generate\` writes the Packer bundle,
+# \`homelab build\` builds the Vagrant boxes.
+
+# Box namespace: boxes are named <org>/alpine-<major.minor>-k8snode-<distribution>.
+org: ${DEFAULTS.org}
+
+alpine:
+  # Pinned point release; \`homelab versions check\` warns when it falls behind.
+  version: ${DEFAULTS.alpine.version}
+  arch: x86_64 # or aarch64
+
+k8s:
+  distribution: kubeadm # or k3s
+  version: ${DEFAULTS.k8s.kubeadm} # a k3s version looks like ${DEFAULTS.k8s.k3s}
+  # airgap: binaries and images baked in; binary: binaries only; none: runtime only.
+  bake: airgap
+
+# Vagrant providers to build: libvirt, virtualbox.
+providers:
+  - libvirt
+
+vm:
+  diskSizeMiB: 20480
+  memoryMiB: 2048
+  cpus: 2
+
+box:
+  version: 0.1.0
+`;
+}

@@ -1,0 +1,30 @@
+/**
+ * Every user-facing failure is a HomelabError. The exit code tells scripts what went wrong:
+ * 2 = bad usage or bad input (the user must change something), 1 = the job itself failed.
+ */
+export class HomelabError extends Error {
+  readonly exitCode: 1 | 2;
+  /** Extra lines printed under the message (one problem per line). */
+  readonly details: readonly string[];
+
+  constructor(message: string, opts: { exitCode?: 1 | 2; details?: readonly string[]; cause?: unknown } = {}) {
+    super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
+    this.name = new.target.name;
+    this.exitCode = opts.exitCode ?? 1;
+    this.details = opts.details ?? [];
+  }
+}
+
+/** Bad input: a config, a flag, a file that is not what it claims to be. Exit code 2. */
+export class InputError extends HomelabError {
+  constructor(message: string, opts: { details?: readonly string[]; cause?: unknown } = {}) {
+    super(message, { ...opts, exitCode: 2 });
+  }
+}
+
+/** The job failed (Packer failed, a download failed, a conflict in the registry). Exit code 1. */
+export class JobError extends HomelabError {
+  constructor(message: string, opts: { details?: readonly string[]; cause?: unknown } = {}) {
+    super(message, { ...opts, exitCode: 1 });
+  }
+}
