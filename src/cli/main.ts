@@ -10,6 +10,7 @@ import { VERSION } from "../version.js";
 const COMMAND_MODULES: ReadonlyArray<() => Promise<{ register(program: Command): void }>> = [
   () => import("./init.js"),
   () => import("./validate.js"),
+  () => import("./generate.js"),
   () => import("./schema.js"),
 ];
 

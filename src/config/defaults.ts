@@ -1,34 +1,41 @@
 /**
- * Embedded defaults: a current, supported combination. Each pin says where it came from;
- * `homelab versions check` reports when any of them drifts behind upstream.
+ * Embedded defaults: a current, supported combination (checked 2026-11). Each pin says where it
+ * came from; `homelab versions check` reports when any of them drifts behind upstream.
  */
 export const DEFAULTS = {
   org: "homelab",
   alpine: {
-    // Alpine 3.24 (May 2026) is the newest stable branch; 3.24.1 is its newest point release
-    // with a checksum found identical in two unrelated public Packer templates.
-    version: "3.24.1",
+    // Alpine 3.24 (May 2026) is the newest stable branch (supported to 2028-05); 3.24.2
+    // (Sep 2026) is its newest point release. Its alpine-virt checksums below were found
+    // identical in four to five unrelated public Packer templates per architecture.
+    version: "3.24.2",
     mirror: "https://dl-cdn.alpinelinux.org/alpine",
   },
   k8s: {
-    kubeadm: "v1.35.1",
-    k3s: "v1.35.1+k3s1",
+    // Kubernetes 1.35-1.37 are the supported minors in Nov 2026. 1.36 is k3s's stable channel
+    // and the minor aports carries for 3.24 (community/kubernetes 1.36.x, community/k3s
+    // 1.36.2.1); v1.36.5 is its newest patch release, v1.36.5+k3s1 the matching k3s.
+    kubeadm: "v1.36.5",
+    k3s: "v1.36.5+k3s1",
   },
 } as const;
 
 /**
  * sha256 of `alpine-virt-<version>-<arch>.iso` for releases homelab knows. Any other release
  * needs `alpine.isoChecksum` in homelab.yaml (which `homelab versions bump` writes).
+ * Only checksums seen identical in at least two unrelated public projects are listed.
  */
 export const KNOWN_ALPINE_ISO_SHA256: Readonly<Record<string, string>> = {
+  "3.24.2/x86_64": "3ab424762af704b2c2a9e57df1dc37f982af260071504d977f2fb96822e7130b",
+  "3.24.2/aarch64": "a57ba668b5f6b17a670fcf8e799d5d7fe43766ed086d6ce2927b0625bf43dbf6",
   "3.24.1/x86_64": "e73a6241bd5f3c5c2d4d38c02cc52c378c0415a7c888bd292066bf36e0f41a39",
-  "3.24.0/x86_64": "6cd1a38ae05cf96a5d0cbb2ddd6c630834babfeca1ecc5d1f05ec0b06b886102",
+  "3.23.4/x86_64": "f802033362595ad55de7bce00c500c51a756c94e229768afdcf7e68e49994c48",
 };
 
 /**
  * The pause (sandbox) image kubeadm expects, per Kubernetes minor. containerd must pin the
  * same one, or the kubelet and containerd disagree and kubeadm warns on every init/join.
- * Source: kubernetes/kubernetes cmd/kubeadm/app/constants/constants.go (PauseVersion).
+ * Source: cmd/kubeadm/app/constants (PauseVersion) and `kubeadm config images list` output.
  */
 export const PAUSE_IMAGE_BY_MINOR: Readonly<Record<number, string>> = {
   30: "registry.k8s.io/pause:3.9",
@@ -37,6 +44,6 @@ export const PAUSE_IMAGE_BY_MINOR: Readonly<Record<number, string>> = {
   33: "registry.k8s.io/pause:3.10",
   34: "registry.k8s.io/pause:3.10.1",
   35: "registry.k8s.io/pause:3.10.1",
-  36: "registry.k8s.io/pause:3.10.1",
-  37: "registry.k8s.io/pause:3.10.1",
+  36: "registry.k8s.io/pause:3.10.2",
+  37: "registry.k8s.io/pause:3.10.2",
 };

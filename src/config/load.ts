@@ -3,7 +3,7 @@ import { basename } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { InputError } from "../errors.js";
-import { DEFAULTS, KNOWN_ALPINE_ISO_SHA256 } from "./defaults.js";
+import { DEFAULTS, KNOWN_ALPINE_ISO_SHA256, PAUSE_IMAGE_BY_MINOR } from "./defaults.js";
 import { didYouMean } from "./did-you-mean.js";
 import { configSchema, type Config } from "./schema.js";
 import { SourceMap } from "./source-map.js";
@@ -88,7 +88,33 @@ function resolve(parsed: z.output<typeof configSchema>, map: SourceMap, file: st
   if (k8s !== undefined) {
     config.k8s = { distribution: k8s.distribution, bake: k8s.bake, version: k8s.version ?? DEFAULTS.k8s[k8s.distribution] };
   }
+  const problems = crossCheck(config, map);
+  if (problems.length > 0) throw new ConfigError(file, problems);
   return config;
+}
+
+/** Rules that span fields and need the resolved values. */
+function crossCheck(config: Config, map: SourceMap): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (config.alpine.arch === "aarch64" && config.providers.includes("virtualbox")) {
+    problems.push({
+      ...map.locate(["providers"]),
+      path: "providers",
+      message: "expected libvirt only for alpine.arch aarch64 (VirtualBox cannot run aarch64 guests), got virtualbox",
+    });
+  }
+  if (config.k8s?.distribution === "kubeadm") {
+    const minor = Number(/^v1\.(\d+)\./.exec(config.k8s.version)?.[1]);
+    if (PAUSE_IMAGE_BY_MINOR[minor] === undefined) {
+      const known = Object.keys(PAUSE_IMAGE_BY_MINOR).map(Number);
+      problems.push({
+        ...map.locate(["k8s", "version"]),
+        path: "k8s.version",
+        message: `expected a Kubernetes minor from 1.${Math.min(...known)} to 1.${Math.max(...known)}, got ${JSON.stringify(config.k8s.version)}`,
+      });
+    }
+  }
+  return problems;
 }
 
 type Issue = z.core.$ZodIssue;

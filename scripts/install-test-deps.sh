@@ -1,0 +1,22 @@
+#!/usr/bin/env bash
+# Installs the Debian packages the test suite drives for real: Packer and qemu (bundles are
+# validated and built), shellcheck and bubblewrap + busybox (the in-VM scripts are linted and
+# run in a sandbox), vagrant (the box registry is read by the real client), and the tools that
+# make an offline Debian base image for the end-to-end build.
+set -euo pipefail
+
+packages=(
+  packer
+  qemu-system-x86 qemu-utils
+  shellcheck bubblewrap busybox-static
+  vagrant
+  debootstrap extlinux syslinux-common fdisk e2fsprogs
+  zstd
+)
+
+sudo=""
+if [ "$(id -u)" -ne 0 ]; then sudo="sudo"; fi
+export DEBIAN_FRONTEND=noninteractive
+$sudo apt-get update -qq
+$sudo apt-get install -y -qq "${packages[@]}" >/dev/null
+echo "installed: ${packages[*]}"

@@ -1,0 +1,12 @@
+import { alpineBase } from "./alpine-base.js";
+import type { Contributor } from "./contributor.js";
+import { k8sNode } from "./k8s-node.js";
+import { nodeVerify } from "./node-verify.js";
+import { sysprep } from "./sysprep.js";
+
+/** homelab's own contributors. Add yours with `buildBundle(config, [...defaultContributors(), mine])`. */
+export function defaultContributors(): Contributor[] {
+  return [alpineBase, k8sNode, nodeVerify, sysprep];
+}
+
+export { alpineBase, k8sNode, nodeVerify, sysprep };

@@ -1,0 +1,86 @@
+import { PAUSE_IMAGE_BY_MINOR } from "../config/defaults.js";
+import type { Config } from "../config/schema.js";
+import { ref } from "../packer/hcl-value.js";
+import type { Contributor } from "./contributor.js";
+import { addScriptStep } from "./script-step.js";
+
+const NAME = "k8s-node";
+
+/** Kubernetes minor of a `v1.X.Y` or `v1.X.Y+k3sN` version. */
+export function k8sMinor(version: string): number {
+  const minor = /^v1\.(\d+)\./.exec(version)?.[1];
+  if (minor === undefined) throw new Error(`not a Kubernetes version: ${version}`);
+  return Number(minor);
+}
+
+/** The pause image kubeadm expects for a version (the config loader rejects unknown minors). */
+export function pauseImageFor(version: string): string {
+  const image = PAUSE_IMAGE_BY_MINOR[k8sMinor(version)];
+  if (image === undefined) throw new Error(`no known pause image for Kubernetes ${version}`);
+  return image;
+}
+
+/**
+ * The Kubernetes node: kernel modules and sysctls, swap off, then the distribution.
+ * kubeadm runs on the system containerd (cgroupfs driver, as OpenRC has no systemd);
+ * k3s runs its embedded containerd, so no second runtime is installed next to it.
+ * `bake: none` prepares the node (kernel, swap, runtime) and leaves Kubernetes itself to
+ * provisioning time.
+ */
+export const k8sNode: Contributor = {
+  name: NAME,
+  order: 25,
+  appliesTo: (config) => config.k8s !== undefined,
+  contribute(bundle, config, context) {
+    const k8s = config.k8s!;
+    const arch = config.alpine.arch;
+    bundle.addVariable("arch", { type: "string", description: "Guest CPU architecture." }, arch);
+    bundle.addVariable(
+      "k8s_bake",
+      { type: "string", description: "How much Kubernetes is baked in: airgap, binary or none." },
+      k8s.bake,
+    );
+
+    addScriptStep(bundle, context, { step: "k8s-kernel", contributor: NAME });
+    addScriptStep(bundle, context, { step: "k8s-swap", contributor: NAME });
+
+    if (k8s.distribution === "kubeadm") {
+      bundle.addVariable("k8s_version", { type: "string", description: "Pinned Kubernetes version." }, k8s.version);
+      bundle.addVariable(
+        "pause_image",
+        { type: "string", description: "Sandbox image kubeadm expects for this version." },
+        pauseImageFor(k8s.version),
+      );
+      addScriptStep(bundle, context, {
+        step: "k8s-containerd",
+        contributor: NAME,
+        env: { PAUSE_IMAGE: ref("var.pause_image") },
+      });
+      if (k8s.bake !== "none") {
+        addScriptStep(bundle, context, {
+          step: "k8s-kubeadm",
+          contributor: NAME,
+          env: {
+            K8S_VERSION: ref("var.k8s_version"),
+            K8S_BAKE: ref("var.k8s_bake"),
+            PAUSE_IMAGE: ref("var.pause_image"),
+            ARCH: ref("var.arch"),
+          },
+        });
+      }
+    } else {
+      bundle.addVariable("k3s_version", { type: "string", description: "Pinned k3s version." }, k8s.version);
+      if (k8s.bake !== "none") {
+        addScriptStep(bundle, context, {
+          step: "k8s-k3s",
+          contributor: NAME,
+          env: { K3S_VERSION: ref("var.k3s_version"), K8S_BAKE: ref("var.k8s_bake"), ARCH: ref("var.arch") },
+        });
+      }
+    }
+  },
+};
+
+export function distributionOf(config: Config): "kubeadm" | "k3s" | "none" {
+  return config.k8s?.distribution ?? "none";
+}

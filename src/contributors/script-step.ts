@@ -1,0 +1,34 @@
+import type { PackerBundle } from "../packer/bundle.js";
+import { template, type HclRef } from "../packer/hcl-value.js";
+import { ROOT_EXECUTE_COMMAND } from "./alpine-base.js";
+import type { ContributeContext } from "./contributor.js";
+
+export interface ScriptStep {
+  /** Step id, also the script's name: `k8s-kernel` runs `scripts/k8s-kernel.sh`. */
+  step: string;
+  contributor: string;
+  /** Environment variable → the Packer variable that holds its value. */
+  env?: Readonly<Record<string, HclRef>>;
+}
+
+/**
+ * Adds one shipped script as its own shell provisioner. One provisioner per script gives
+ * Packer's output (and homelab's progress view) one named step per script, and each script
+ * receives only the variables it reads. Values reach the script through Packer's
+ * environment_vars, which Packer single-quotes for the shell: nothing is spliced into code.
+ */
+export function addScriptStep(bundle: PackerBundle, context: ContributeContext, s: ScriptStep): void {
+  const path = `scripts/${s.step}.sh`;
+  bundle.addFile(path, { content: context.asset(path), mode: 0o755 });
+  const env = Object.entries(s.env ?? {}).map(([name, value]) => template(`${name}=`, value));
+  bundle.addProvisioner({
+    step: s.step,
+    contributor: s.contributor,
+    type: "shell",
+    options: {
+      scripts: [path],
+      ...(env.length > 0 ? { environment_vars: env } : {}),
+      execute_command: ROOT_EXECUTE_COMMAND,
+    },
+  });
+}

@@ -1,0 +1,57 @@
+import type { Config } from "./config/schema.js";
+import type { Contributor } from "./contributors/contributor.js";
+import { defaultContributors } from "./contributors/index.js";
+import { buildBundle } from "./contributors/pipeline.js";
+import { boxName } from "./naming.js";
+import { renderBundle, type RenderedBundle } from "./packer/render-bundle.js";
+import { writeBundle } from "./packer/write-bundle.js";
+import { VERSION } from "./version.js";
+
+export interface GenerateOptions {
+  outDir: string;
+  /** Packer version the bundle targets (see RenderOptions.packerVersion). */
+  packerVersion?: string;
+  contributors?: readonly Contributor[];
+}
+
+export interface GenerateResult {
+  outDir: string;
+  hash: string;
+  boxName: string;
+  files: string[];
+}
+
+/** Config → bundle → rendered files, without touching the disk. */
+export function renderConfig(
+  config: Config,
+  opts: Pick<GenerateOptions, "packerVersion" | "contributors"> = {},
+): RenderedBundle {
+  const bundle = buildBundle(config, opts.contributors ?? defaultContributors());
+  return renderBundle(bundle, {
+    ...(opts.packerVersion === undefined ? {} : { packerVersion: opts.packerVersion }),
+    readme: bundleReadme(config, bundle.steps()),
+  });
+}
+
+/** Renders the bundle for `config` and writes it atomically to `outDir`. */
+export async function generate(config: Config, opts: GenerateOptions): Promise<GenerateResult> {
+  const rendered = renderConfig(config, opts);
+  await writeBundle(rendered, opts.outDir);
+  return { outDir: opts.outDir, hash: rendered.hash, boxName: boxName(config), files: [...rendered.files.keys()] };
+}
+
+function bundleReadme(config: Config, steps: readonly string[]): string {
+  return `# ${boxName(config)}
+
+A standalone Packer bundle written by homelab ${VERSION}. It needs nothing from homelab:
+
+    packer validate .
+    packer build .
+
+Pins (Alpine ${config.alpine.version}${config.k8s ? `, ${config.k8s.distribution} ${config.k8s.version}` : ""}) are in
+\`homelab.auto.pkrvars.hcl\`. Override a variable with \`-var name=value\`, e.g.
+\`-var accelerator=tcg -var cpu_model=max\` on a machine without KVM.
+
+Steps, in order: ${steps.join(", ")}.
+`;
+}

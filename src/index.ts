@@ -1,0 +1,17 @@
+/** homelab's library API: everything the CLI does is available here. */
+export { loadConfig, parseConfig, ConfigError, type ConfigProblem } from "./config/load.js";
+export { configSchema, type Config, type ConfigInput, type Distribution, type BakeMode, type Provider, type Arch } from "./config/schema.js";
+export { configJsonSchema } from "./config/json-schema.js";
+export { DEFAULTS, PAUSE_IMAGE_BY_MINOR } from "./config/defaults.js";
+export { starterConfig } from "./config/starter.js";
+export type { Contributor, ContributeContext } from "./contributors/contributor.js";
+export { defaultContributors, alpineBase, k8sNode, nodeVerify, sysprep } from "./contributors/index.js";
+export { buildBundle, sortContributors } from "./contributors/pipeline.js";
+export { PackerBundle } from "./packer/bundle.js";
+export type * from "./packer/bundle.js";
+export { ref, template, type HclValue, type HclRef, type HclTemplate } from "./packer/hcl-value.js";
+export { renderBundle, type RenderedBundle, type RenderOptions } from "./packer/render-bundle.js";
+export { writeBundle } from "./packer/write-bundle.js";
+export { generate, renderConfig, type GenerateOptions, type GenerateResult } from "./generate.js";
+export { boxName, boxBaseName } from "./naming.js";
+export { HomelabError, InputError, JobError } from "./errors.js";
