@@ -1,5 +1,4 @@
 import type { Command } from "commander";
-import { resolveConfig } from "../config/source.js";
 import { DEFAULT_CONFIG_FILE } from "./options.js";
 
 export const DEFAULT_BUNDLE_DIR = "homelab-bundle";
@@ -18,11 +17,12 @@ export function register(program: Command): void {
       "render for this Packer version instead of the installed one (required_plugins need >= 1.7)",
     )
     .action(async (opts: { config?: string; out: string; packerVersion?: string }) => {
-      const { config, origin } = await resolveConfig(opts.config, DEFAULT_CONFIG_FILE);
-      const [{ generate }, { detectPackerVersion }] = await Promise.all([
+      const [{ resolveConfig }, { generate }, { detectPackerVersion }] = await Promise.all([
+        import("../config/source.js"),
         import("../generate.js"),
         import("../packer/packer-version.js"),
       ]);
+      const { config, origin } = await resolveConfig(opts.config, DEFAULT_CONFIG_FILE);
       const packerVersion = opts.packerVersion ?? (await detectPackerVersion());
       const result = await generate(config, {
         outDir: opts.out,

@@ -1,7 +1,6 @@
 import type { Command } from "commander";
 import { access, writeFile } from "node:fs/promises";
 import { dirname, join } from "node:path";
-import { configJsonSchema } from "../config/json-schema.js";
 import { SCHEMA_FILE, starterConfig } from "../config/starter.js";
 import { InputError } from "../errors.js";
 import { DEFAULT_CONFIG_FILE } from "./options.js";
@@ -16,6 +15,7 @@ export function register(program: Command): void {
       if (!opts.force && (await exists(opts.config))) {
         throw new InputError(`${opts.config} already exists (use --force to overwrite it)`);
       }
+      const { configJsonSchema } = await import("../config/json-schema.js");
       await writeFile(opts.config, starterConfig());
       await writeFile(join(dirname(opts.config), SCHEMA_FILE), `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
       process.stdout.write(`wrote ${opts.config} and ${join(dirname(opts.config), SCHEMA_FILE)}\n`);

@@ -1,11 +1,11 @@
 import type { Command } from "commander";
-import { configJsonSchema } from "../config/json-schema.js";
 
 export function register(program: Command): void {
   program
     .command("schema")
     .description("Print the JSON Schema of homelab.yaml (for editor completion and validation).")
-    .action(() => {
+    .action(async () => {
+      const { configJsonSchema } = await import("../config/json-schema.js");
       process.stdout.write(`${JSON.stringify(configJsonSchema(), null, 2)}\n`);
     });
 }

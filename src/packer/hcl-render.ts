@@ -19,7 +19,18 @@ export function quote(value: string): string {
   return `"${escapeLiteral(value)}"`;
 }
 
+/**
+ * HCL normalises every string literal to Unicode NFC (escapes included), so a non-NFC string
+ * would silently come back different. Such a value is refused instead of altered.
+ */
+function assertNfc(value: string): void {
+  if (value.normalize("NFC") !== value) {
+    throw new Error(`HCL would alter this string (it is not in Unicode NFC form): ${JSON.stringify(value)}`);
+  }
+}
+
 function escapeLiteral(value: string): string {
+  assertNfc(value);
   let out = "";
   for (let i = 0; i < value.length; i++) {
     const ch = value[i]!;

@@ -1,0 +1,83 @@
+import { existsSync, mkdtempSync, readdirSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { describe, expect, it } from "vitest";
+import { runCli } from "../support/cli.js";
+
+/**
+ * Each bad config must make `homelab generate` exit 2, name file:line:col and the field, and
+ * write nothing. `where` is the expected `line:col: field` (field "" for file-level problems).
+ */
+const CORPUS: Array<{ name: string; yaml: string; where: string; says?: RegExp }> = [
+  { name: "empty file", yaml: "", where: "1:1: ", says: /empty file/ },
+  { name: "only a comment", yaml: "# nothing here\n", where: "1:1: ", says: /empty file/ },
+  { name: "bad YAML indentation", yaml: "org: a\n  alpine: b\n", where: "1:", says: /invalid YAML/ },
+  { name: "unclosed flow list", yaml: "providers: [libvirt\n", where: "", says: /invalid YAML/ },
+  { name: "duplicate key", yaml: "org: a\norg: b\n", where: "2:1", says: /invalid YAML/ },
+  { name: "top level is a list", yaml: "- org: a\n", where: "1:1: ", says: /expected a mapping/ },
+  { name: "unknown top-level key", yaml: "orgg: acme\n", where: "1:1: orgg", says: /did you mean "org"/ },
+  { name: "unknown nested key", yaml: "alpine:\n  versoin: 3.24.2\n", where: "2:3: alpine.versoin", says: /did you mean "version"/ },
+  { name: "org with uppercase", yaml: "org: Acme\n", where: "1:6: org", says: /got "Acme"/ },
+  { name: "org with a quote", yaml: "org: 'ac\"me'\n", where: "1:6: org" },
+  { name: "org with ${", yaml: "org: a${b}\n", where: "1:6: org" },
+  { name: "org with a semicolon", yaml: "org: a;reboot\n", where: "1:6: org" },
+  { name: "org with a newline", yaml: 'org: "a\\nb"\n', where: "1:6: org", says: /got "a\\nb"/ },
+  { name: "org is a number", yaml: "org: 42\n", where: "1:6: org", says: /expected a string, got number 42/ },
+  { name: "alpine is a string", yaml: "alpine: latest\n", where: "1:9: alpine", says: /expected a mapping/ },
+  { name: "alpine version not pinned", yaml: "alpine:\n  version: latest\n", where: "2:12: alpine.version" },
+  { name: "alpine version two parts", yaml: "alpine:\n  version: '3.24'\n", where: "2:12: alpine.version" },
+  { name: "alpine version with shell", yaml: "alpine:\n  version: 3.24.2;ls\n", where: "2:12: alpine.version" },
+  { name: "unknown arch", yaml: "alpine:\n  arch: arm64\n", where: "2:9: alpine.arch", says: /"x86_64" \| "aarch64"/ },
+  { name: "checksum not sha256", yaml: "alpine:\n  isoChecksum: md5:abc\n", where: "2:16: alpine.isoChecksum" },
+  { name: "unknown release without checksum", yaml: "alpine:\n  version: 3.24.9\n", where: "2:12: alpine.isoChecksum" },
+  { name: "mirror with a quote", yaml: "alpine:\n  mirror: 'http://x\" ; reboot'\n", where: "2:11: alpine.mirror" },
+  { name: "mirror not http", yaml: "alpine:\n  mirror: file:///etc\n", where: "2:11: alpine.mirror" },
+  { name: "unknown distribution", yaml: "k8s:\n  distribution: minikube\n", where: "2:17: k8s.distribution" },
+  { name: "missing distribution", yaml: "k8s:\n  version: v1.36.5\n", where: "2:3: k8s.distribution", says: /field is missing/ },
+  { name: "k3s version with kubeadm", yaml: "k8s:\n  distribution: kubeadm\n  version: v1.36.5+k3s1\n", where: "3:12: k8s.version" },
+  { name: "kubeadm version with k3s", yaml: "k8s:\n  distribution: k3s\n  version: v1.36.5\n", where: "3:12: k8s.version" },
+  { name: "version without v", yaml: "k8s:\n  distribution: kubeadm\n  version: 1.36.5\n", where: "3:12: k8s.version" },
+  { name: "unsupported Kubernetes minor", yaml: "k8s:\n  distribution: kubeadm\n  version: v1.20.1\n", where: "3:12: k8s.version", says: /minor/ },
+  { name: "version with ${", yaml: "k8s:\n  distribution: kubeadm\n  version: v1.36.5${x}\n", where: "3:12: k8s.version" },
+  { name: "unknown bake mode", yaml: "k8s:\n  distribution: k3s\n  bake: full\n", where: "3:9: k8s.bake" },
+  { name: "unknown provider", yaml: "providers: [hyperv]\n", where: "1:13: providers.0" },
+  { name: "empty providers", yaml: "providers: []\n", where: "1:12: providers", says: /at least one/ },
+  { name: "duplicate provider", yaml: "providers: [libvirt, libvirt]\n", where: "1:12: providers" },
+  { name: "virtualbox on aarch64", yaml: "alpine:\n  arch: aarch64\nproviders: [virtualbox]\n", where: "3:12: providers" },
+  { name: "disk too small", yaml: "vm:\n  diskSizeMiB: 4096\n", where: "2:16: vm.diskSizeMiB", says: /at least 20480/ },
+  { name: "fractional cpus", yaml: "vm:\n  cpus: 1.5\n", where: "2:9: vm.cpus" },
+  { name: "memory as string", yaml: "vm:\n  memoryMiB: 2G\n", where: "2:14: vm.memoryMiB" },
+  { name: "box version not semver", yaml: "box:\n  version: v1\n", where: "2:12: box.version" },
+];
+
+describe("bad configs", () => {
+  it("the corpus is large enough to mean something", () => {
+    expect(CORPUS.length).toBeGreaterThanOrEqual(25);
+  });
+
+  it.concurrent.each(CORPUS)("$name: exit 2, located message, nothing written", async ({ yaml, where, says }) => {
+    const dir = mkdtempSync(join(tmpdir(), "homelab-bad-"));
+    writeFileSync(join(dir, "homelab.yaml"), yaml);
+    const result = await runCli(["generate", "-c", "homelab.yaml", "-o", "bundle"], { cwd: dir });
+    expect(result.code, result.stderr).toBe(2);
+    expect(result.stdout).toBe("");
+    expect(result.stderr).toContain(`homelab.yaml:${where}`);
+    if (says) expect(result.stderr).toMatch(says);
+    expect(existsSync(join(dir, "bundle"))).toBe(false);
+    expect(readdirSync(dir)).toEqual(["homelab.yaml"]);
+  });
+
+  it("reports every problem at once, in file order", async () => {
+    const dir = mkdtempSync(join(tmpdir(), "homelab-bad-"));
+    writeFileSync(join(dir, "homelab.yaml"), "org: Bad\nalpine:\n  arch: arm\nk8s:\n  distribution: k3s\n  version: v1.36.5\nvm:\n  cpus: 0\n");
+    const result = await runCli(["validate", "-c", "homelab.yaml"], { cwd: dir });
+    expect(result.code).toBe(2);
+    const located = result.stderr.split("\n").filter((l) => l.startsWith("  homelab.yaml:"));
+    expect(located.map((l) => l.trim().split(": ")[0])).toEqual([
+      "homelab.yaml:1:6",
+      "homelab.yaml:3:9",
+      "homelab.yaml:6:12",
+      "homelab.yaml:8:9",
+    ]);
+  });
+});

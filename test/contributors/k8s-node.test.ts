@@ -1,0 +1,78 @@
+import { describe, expect, it } from "vitest";
+import { defaultContributors } from "../../src/contributors/index.js";
+import { buildBundle } from "../../src/contributors/pipeline.js";
+import { renderBundle } from "../../src/packer/render-bundle.js";
+import { config } from "../support/configs.js";
+import { parseHcl } from "../support/hcl.js";
+
+const bundleFor = (yaml: string) => buildBundle(config(yaml), defaultContributors());
+const k8sFiles = (files: Iterable<string>) => [...files].filter((f) => f.includes("k8s") || f.includes("kube") || f.includes("k3s"));
+
+describe("Kubernetes node contributor (the design article's tests, as behaviour)", () => {
+  it("adds nothing Kubernetes when the config has no k8s section", () => {
+    const bundle = bundleFor("org: acme\n");
+    expect(k8sFiles(bundle.files.keys())).toEqual([]);
+    expect(bundle.steps().filter((s) => s.startsWith("k8s-") || s === "node-verify")).toEqual([]);
+    const rendered = renderBundle(bundle);
+    for (const [, file] of rendered.files) expect(String(file.content)).not.toMatch(/K8S_|K3S_|kubeadm/);
+  });
+
+  it("kubeadm adds the containerd and kubeadm steps and not k3s", () => {
+    const bundle = bundleFor("k8s: {distribution: kubeadm}\n");
+    expect(bundle.steps()).toEqual([
+      "base-alpine",
+      "k8s-kernel",
+      "k8s-swap",
+      "k8s-containerd",
+      "k8s-kubeadm",
+      "node-verify",
+      "sysprep",
+      "vagrant-box",
+      "box-checksum",
+    ]);
+    expect(bundle.files.has("scripts/k8s-k3s.sh")).toBe(false);
+  });
+
+  it("k3s adds the k3s step and neither kubeadm nor a second container runtime", () => {
+    const bundle = bundleFor("k8s: {distribution: k3s}\n");
+    expect(bundle.steps()).toContain("k8s-k3s");
+    expect(bundle.steps()).not.toContain("k8s-kubeadm");
+    expect(bundle.steps()).not.toContain("k8s-containerd");
+    expect(bundle.files.has("scripts/k8s-kubeadm.sh")).toBe(false);
+  });
+
+  it("bake: none prepares the node but installs no Kubernetes", () => {
+    expect(bundleFor("k8s: {distribution: kubeadm, bake: none}\n").steps()).toEqual(
+      expect.arrayContaining(["k8s-kernel", "k8s-swap", "k8s-containerd", "node-verify"]),
+    );
+    expect(bundleFor("k8s: {distribution: kubeadm, bake: none}\n").steps()).not.toContain("k8s-kubeadm");
+    expect(bundleFor("k8s: {distribution: k3s, bake: none}\n").steps()).not.toContain("k8s-k3s");
+  });
+
+  it.each(["kubeadm", "k3s"])("the vagrant box file name carries the distribution (%s)", async (distribution) => {
+    const rendered = renderBundle(bundleFor(`k8s: {distribution: ${distribution}}\n`));
+    const build = await parseHcl("build.pkr.hcl", String(rendered.files.get("build.pkr.hcl")!.content));
+    const vagrant = (build.build as any[])[0]["post-processors"][0]["post-processor"].vagrant[0];
+    expect(vagrant.output).toBe(`\${var.output_dir}/alpine-3.24-k8snode-${distribution}-{{ .Provider }}.box`);
+  });
+
+  it("passes the pinned versions to the scripts through environment variables only", async () => {
+    const bundle = bundleFor("k8s: {distribution: kubeadm, version: v1.35.9}\n");
+    const rendered = renderBundle(bundle);
+    const vars = await parseHcl("v.hcl", String(rendered.files.get("homelab.auto.pkrvars.hcl")!.content));
+    expect(vars).toMatchObject({ k8s_version: "v1.35.9", pause_image: "registry.k8s.io/pause:3.10.1", k8s_bake: "airgap" });
+    const build = await parseHcl("b.hcl", String(rendered.files.get("build.pkr.hcl")!.content));
+    const shells = (build.build as any[])[0].provisioner.shell as any[];
+    const kubeadm = shells.find((p) => p.scripts[0] === "scripts/k8s-kubeadm.sh");
+    expect(kubeadm.environment_vars).toEqual([
+      "K8S_VERSION=${var.k8s_version}",
+      "K8S_BAKE=${var.k8s_bake}",
+      "PAUSE_IMAGE=${var.pause_image}",
+      "ARCH=${var.arch}",
+    ]);
+    // The scripts are shipped verbatim: no config value is spliced into them.
+    for (const [path, file] of rendered.files) {
+      if (path.startsWith("scripts/")) expect(String(file.content)).not.toContain("v1.35.9");
+    }
+  });
+});
