@@ -36,6 +36,8 @@ interface Splice {
 function splice(text: string, doc: Document, edits: readonly PinEdit[]): string | undefined {
   const top = doc.contents;
   if (!isMap(top) || top.flow) return undefined;
+  // Keep the file's line breaks (a Windows-edited homelab.yaml stays CRLF).
+  const nl = text.includes("\r\n") ? "\r\n" : "\n";
   const splices: Splice[] = [];
   const appended = new Map<string, PinEdit[]>();
   for (const edit of edits) {
@@ -61,9 +63,10 @@ function splice(text: string, doc: Document, edits: readonly PinEdit[]): string 
     if (anchorValue !== null && (!isScalar(anchorValue) || anchorValue.range == null)) return undefined;
     const valueEnd = anchorValue?.range?.[1] ?? anchorKey.range[1];
     const eol = text.indexOf("\n", valueEnd);
-    const at = eol === -1 ? text.length : eol;
+    // The new line goes after the anchor's line (after its trailing comment), before its break.
+    const at = eol === -1 ? text.length : text[eol - 1] === "\r" ? eol - 1 : eol;
     const indent = anchorKey.range[0] - (text.lastIndexOf("\n", anchorKey.range[0] - 1) + 1);
-    const line = `\n${" ".repeat(indent)}${edit.key}: ${edit.value}`;
+    const line = `${nl}${" ".repeat(indent)}${edit.key}: ${edit.value}`;
     // Several new keys after the same anchor keep the order the edits came in.
     const same = splices.find((s) => s.start === at && s.end === at);
     if (same) same.text += line;
@@ -73,8 +76,8 @@ function splice(text: string, doc: Document, edits: readonly PinEdit[]): string 
   for (const s of splices.sort((a, b) => b.start - a.start)) out = out.slice(0, s.start) + s.text + out.slice(s.end);
   for (const [section, sectionEdits] of appended) {
     const indent = childIndent(top, text);
-    if (out.length > 0 && !out.endsWith("\n")) out += "\n";
-    out += `${section}:\n${sectionEdits.map((e) => `${" ".repeat(indent)}${e.key}: ${e.value}\n`).join("")}`;
+    if (out.length > 0 && !out.endsWith("\n")) out += nl;
+    out += `${section}:${nl}${sectionEdits.map((e) => `${" ".repeat(indent)}${e.key}: ${e.value}${nl}`).join("")}`;
   }
   return out;
 }
