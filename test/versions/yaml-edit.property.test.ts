@@ -29,7 +29,7 @@ const configArb = fc.record({
   crlf: fc.boolean(),
 });
 
-type Shape = fc.infer<typeof configArb>;
+type Shape = typeof configArb extends fc.Arbitrary<infer T> ? T : never;
 const OLD_SUM = `sha256:${"1".repeat(64)}`;
 const NEW_SUM = `sha256:${"2".repeat(64)}`;
 
