@@ -91,7 +91,10 @@ async function checkAlpine(config: Config, upstream: Upstream, today: Date, repo
   if (stable.ok) row.newestStable = stable.value.version;
 
   const ended = alpineBranchEnded(branch, today);
-  if (!ofBranch.ok && ofBranch.missing) {
+  if (!ofBranch.ok && ofBranch.missing && !stable.ok && stable.missing) {
+    // Not even latest-stable: the mirror URL is wrong, not the pin.
+    setVerdict(row, ended ? "unsupported" : "unchecked", `could not check: ${stable.reason} (is alpine.mirror an Alpine mirror?)`);
+  } else if (!ofBranch.ok && ofBranch.missing) {
     setVerdict(row, "not upstream", `no Alpine ${branch} releases for ${arch} on the mirror (${ofBranch.reason})`);
   } else if (row.newestPatch !== undefined && compareVersions(v, parseVersion("alpine", row.newestPatch)!) > 0) {
     setVerdict(row, "not upstream", `the newest Alpine ${branch} release is ${row.newestPatch}`);
@@ -146,7 +149,9 @@ async function checkK3s(pinned: string, upstream: Upstream, report: DriftReport)
   const channels = await attempt("k3s channels", () => upstream.k3sChannels(), report);
   const row: PinReport = { pin: "k8s.version", kind: "k3s", pinned, verdict: "current" };
   if (!channels.ok) {
-    judgeKubernetes(row, v, channels, channels, undefined);
+    // Without the channel list nothing is known, not even a 404's meaning.
+    const unknown: Outcome<string> = { ...channels, missing: false };
+    judgeKubernetes(row, v, unknown, unknown, undefined);
     report.pins.push(row);
     return;
   }
@@ -174,7 +179,9 @@ function judgeKubernetes(
   const kind = row.kind;
   const minor = minorOf(v);
   const newestMinor = newestMinorOverride ?? (row.newestStable === undefined ? undefined : minorOf(parseVersion(kind, row.newestStable)!));
-  if (!ofMinor.ok && ofMinor.missing) {
+  if (!ofMinor.ok && ofMinor.missing && !stable.ok && stable.missing) {
+    setVerdict(row, "unchecked", `could not check: ${stable.reason} (is the release URL right?)`);
+  } else if (!ofMinor.ok && ofMinor.missing) {
     setVerdict(row, "not upstream", `no Kubernetes ${minor} release upstream (${ofMinor.reason})`);
   } else if (row.newestPatch !== undefined && compareVersions(v, parseVersion(kind, row.newestPatch)!) > 0) {
     setVerdict(row, "not upstream", `the newest ${minor} release is ${row.newestPatch}`);

@@ -126,6 +126,22 @@ describe("offline and broken upstream", () => {
     expect(renderReport(report)).toMatch(/k8s\.version: could not check: connection refused/);
   });
 
+  it("a wrong base URL (everything 404) is unchecked, not 'not upstream'", async () => {
+    const wrong = new Upstream(undefined, {
+      alpineMirror: `${server.base}/not-a-mirror`,
+      kubernetesReleaseUrl: `${server.base}/nothing`,
+      kubernetesSourceUrl: `${server.base}/nothing`,
+      k3sChannelsUrl: `${server.base}/nothing`,
+      cacheDir,
+      env: {},
+    });
+    const kubeadm = await checkVersions(config("3.24.2", "kubeadm v1.35.1"), wrong, TODAY);
+    expect(kubeadm.pins.map((p) => p.verdict)).toEqual(["unchecked", "unchecked"]);
+    expect(kubeadm.pins[0]!.why).toMatch(/answered HTTP 404 \(is alpine\.mirror an Alpine mirror\?\)$/);
+    const k3s = await checkVersions(config("3.24.2", "k3s v1.35.1+k3s1"), wrong, TODAY);
+    expect(k3s.pins[1]).toMatchObject({ verdict: "unchecked", why: expect.stringMatching(/^could not check: .*\/nothing answered HTTP 404$/) });
+  });
+
   it("garbage answers make a pin unchecked, not wrong", async () => {
     server.faults.set("/alpine/latest-stable/releases/x86_64/latest-releases.yaml", { body: "- {{{" });
     server.faults.set("/k8s/release/stable.txt", { body: "<!doctype html>" });
