@@ -12,6 +12,7 @@ const COMMAND_MODULES: ReadonlyArray<() => Promise<{ register(program: Command):
   () => import("./validate.js"),
   () => import("./generate.js"),
   () => import("./schema.js"),
+  () => import("./versions.js"),
 ];
 
 export async function main(argv: readonly string[]): Promise<number> {

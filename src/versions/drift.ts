@@ -1,0 +1,210 @@
+import { PAUSE_IMAGE_BY_MINOR } from "../config/defaults.js";
+import type { Config } from "../config/schema.js";
+import { alpineBranchEnded, KUBERNETES_SUPPORTED_MINORS } from "./eol.js";
+import type { Fetched, Provenance } from "./fetcher.js";
+import { UpstreamError } from "./http.js";
+import { PAUSE_REPOSITORY } from "./kubernetes.js";
+import type { Upstream } from "./upstream.js";
+import { compareVersions, minorOf, parseVersion, type PinVersion, type VersionKind } from "./version.js";
+
+/**
+ * Worst first. `not upstream`: the pin names a release that does not exist (a typo, or a
+ * version from the future). `unchecked`: upstream could not be asked.
+ */
+export const VERDICTS = ["not upstream", "unsupported", "unchecked", "minor behind", "patch behind", "current"] as const;
+export type Verdict = (typeof VERDICTS)[number];
+
+export interface PinReport {
+  /** The homelab.yaml field. */
+  pin: "alpine.version" | "k8s.version";
+  kind: VersionKind;
+  pinned: string;
+  /** Newest release of the pinned branch/minor. */
+  newestPatch?: string;
+  /** Newest stable release overall. */
+  newestStable?: string;
+  verdict: Verdict;
+  /** Why the verdict is what it is, when that is not obvious from the columns. */
+  why?: string;
+}
+
+export interface DriftReport {
+  pins: PinReport[];
+  /** Pins that disagree with each other or with upstream (pause image, ISO checksum). */
+  problems: string[];
+  /** Things the reader should know that are not problems (an answer taken from a stale cache). */
+  notes: string[];
+}
+
+/** True when `--strict` must fail: anything behind, unsupported, missing, inconsistent or unchecked. */
+export function needsAttention(report: DriftReport): boolean {
+  return report.problems.length > 0 || report.pins.some((p) => p.verdict !== "current");
+}
+
+export async function checkVersions(config: Config, upstream: Upstream, today: Date = new Date()): Promise<DriftReport> {
+  const report: DriftReport = { pins: [], problems: [], notes: [] };
+  const checks: Promise<void>[] = [checkAlpine(config, upstream, today, report)];
+  if (config.k8s?.distribution === "kubeadm") checks.push(checkKubeadm(config.k8s.version, upstream, report));
+  if (config.k8s?.distribution === "k3s") checks.push(checkK3s(config.k8s.version, upstream, report));
+  await Promise.all(checks);
+  report.pins.sort((a, b) => a.pin.localeCompare(b.pin));
+  return report;
+}
+
+type Outcome<T> = { ok: true; value: T } | { ok: false; missing: boolean; reason: string };
+
+/** Runs one fetch; remembers stale-cache use as a note; turns failures into data. */
+async function attempt<T>(what: string, run: () => Promise<Fetched<T>>, report: DriftReport): Promise<Outcome<T>> {
+  try {
+    const { value, provenance } = await run();
+    noteProvenance(what, provenance, report);
+    return { ok: true, value };
+  } catch (err) {
+    if (err instanceof UpstreamError) return { ok: false, missing: err.status === 404, reason: err.reason };
+    return { ok: false, missing: false, reason: err instanceof Error ? err.message : String(err) };
+  }
+}
+
+function noteProvenance(what: string, provenance: Provenance, report: DriftReport): void {
+  if (provenance.from === "stale cache") {
+    report.notes.push(`${what}: upstream unreachable (${provenance.reason}); used a cached answer ${formatAge(provenance.ageMs)} old`);
+  }
+}
+
+export function formatAge(ms: number): string {
+  const minutes = Math.round(ms / 60_000);
+  if (minutes < 60) return `${minutes} min`;
+  const hours = Math.round(minutes / 60);
+  return hours < 48 ? `${hours} h` : `${Math.round(hours / 24)} days`;
+}
+
+async function checkAlpine(config: Config, upstream: Upstream, today: Date, report: DriftReport): Promise<void> {
+  const { version: pinned, arch, isoChecksum } = config.alpine;
+  const v = parseVersion("alpine", pinned)!; // the schema guarantees the shape
+  const branch = minorOf(v);
+  const [ofBranch, stable] = await Promise.all([
+    attempt(`Alpine ${branch}`, () => upstream.alpine(branch, arch), report),
+    attempt("Alpine latest-stable", () => upstream.alpine("latest-stable", arch), report),
+  ]);
+  const row: PinReport = { pin: "alpine.version", kind: "alpine", pinned, verdict: "current" };
+  if (ofBranch.ok) row.newestPatch = ofBranch.value.version;
+  if (stable.ok) row.newestStable = stable.value.version;
+
+  const ended = alpineBranchEnded(branch, today);
+  if (!ofBranch.ok && ofBranch.missing && !stable.ok && stable.missing) {
+    // Not even latest-stable: the mirror URL is wrong, not the pin.
+    setVerdict(row, ended ? "unsupported" : "unchecked", `could not check: ${stable.reason} (is alpine.mirror an Alpine mirror?)`);
+  } else if (!ofBranch.ok && ofBranch.missing) {
+    setVerdict(row, "not upstream", `no Alpine ${branch} releases for ${arch} on the mirror (${ofBranch.reason})`);
+  } else if (row.newestPatch !== undefined && compareVersions(v, parseVersion("alpine", row.newestPatch)!) > 0) {
+    setVerdict(row, "not upstream", `the newest Alpine ${branch} release is ${row.newestPatch}`);
+  } else if (ended !== undefined) {
+    setVerdict(row, "unsupported", `Alpine ${branch} reached end of support on ${ended}`);
+  } else if (!ofBranch.ok || !stable.ok) {
+    setVerdict(row, "unchecked", `could not check: ${(!ofBranch.ok ? ofBranch : (stable as { reason: string })).reason}`);
+  } else {
+    setVerdict(row, versionGap(v, parseVersion("alpine", row.newestPatch!)!, parseVersion("alpine", row.newestStable!)!));
+  }
+  report.pins.push(row);
+
+  // latest-releases.yaml only describes the newest point release, so the checksum can be
+  // cross-checked exactly when the pin is that release.
+  if (ofBranch.ok && ofBranch.value.version === pinned && isoChecksum !== `sha256:${ofBranch.value.sha256}`) {
+    report.problems.push(
+      `alpine.isoChecksum ${isoChecksum} is not the sha256 Alpine publishes for ${ofBranch.value.file} (sha256:${ofBranch.value.sha256})`,
+    );
+  }
+}
+
+async function checkKubeadm(pinned: string, upstream: Upstream, report: DriftReport): Promise<void> {
+  const v = parseVersion("kubeadm", pinned)!;
+  const minor = minorOf(v);
+  const [ofMinor, stable, pause] = await Promise.all([
+    attempt(`Kubernetes ${minor}`, () => upstream.kubernetesStable(minor), report),
+    attempt("Kubernetes stable", () => upstream.kubernetesStable(), report),
+    attempt(`kubeadm ${pinned} constants`, () => upstream.kubeadmPauseVersion(pinned), report),
+  ]);
+  const row: PinReport = { pin: "k8s.version", kind: "kubeadm", pinned, verdict: "current" };
+  if (ofMinor.ok) row.newestPatch = ofMinor.value;
+  if (stable.ok) row.newestStable = stable.value;
+  judgeKubernetes(row, v, ofMinor, stable, !pause.ok && pause.missing ? `Kubernetes has no release tag ${pinned}` : undefined);
+  report.pins.push(row);
+
+  // The image pins PAUSE_IMAGE_BY_MINOR's entry; it must be what this kubeadm expects.
+  const pinnedPause = PAUSE_IMAGE_BY_MINOR[v.minor];
+  if (pinnedPause === undefined) {
+    report.problems.push(`k8s.version ${pinned}: homelab has no pause image for Kubernetes ${minor} (PAUSE_IMAGE_BY_MINOR); it cannot build this version`);
+  } else if (pause.ok && pinnedPause !== `${PAUSE_REPOSITORY}:${pause.value}`) {
+    report.problems.push(
+      `pause image: homelab pins ${pinnedPause} for Kubernetes ${minor}, but kubeadm ${pinned} expects ${PAUSE_REPOSITORY}:${pause.value}`,
+    );
+  } else if (!pause.ok && !pause.missing) {
+    report.notes.push(`pause image for kubeadm ${pinned}: could not check: ${pause.reason}`);
+  }
+}
+
+async function checkK3s(pinned: string, upstream: Upstream, report: DriftReport): Promise<void> {
+  const v = parseVersion("k3s", pinned)!;
+  const minor = minorOf(v);
+  const channels = await attempt("k3s channels", () => upstream.k3sChannels(), report);
+  const row: PinReport = { pin: "k8s.version", kind: "k3s", pinned, verdict: "current" };
+  if (!channels.ok) {
+    // Without the channel list nothing is known, not even a 404's meaning.
+    const unknown: Outcome<string> = { ...channels, missing: false };
+    judgeKubernetes(row, v, unknown, unknown, undefined);
+    report.pins.push(row);
+    return;
+  }
+  const latest = channels.value.latest;
+  const patch = latest.get(`v${minor}`);
+  if (patch !== undefined) row.newestPatch = patch;
+  row.newestStable = latest.get("stable")!;
+  // k3s's `stable` channel trails the newest minor; support is counted from the newest minor.
+  const newestMinor = Math.max(v.minor, ...[...latest.keys()].map((id) => Number(/^v1\.(\d+)$/.exec(id)?.[1] ?? -1)));
+  const ofMinor: Outcome<string> =
+    patch === undefined ? { ok: false, missing: true, reason: `no k3s channel v${minor}` } : { ok: true, value: patch };
+  judgeKubernetes(row, v, ofMinor, { ok: true, value: row.newestStable }, undefined, `1.${newestMinor}`);
+  report.pins.push(row);
+}
+
+/** Shared by kubeadm and k3s: same support policy, same verdict order. */
+function judgeKubernetes(
+  row: PinReport,
+  v: PinVersion,
+  ofMinor: Outcome<string>,
+  stable: Outcome<string>,
+  missingTag: string | undefined,
+  newestMinorOverride?: string,
+): void {
+  const kind = row.kind;
+  const minor = minorOf(v);
+  const newestMinor = newestMinorOverride ?? (row.newestStable === undefined ? undefined : minorOf(parseVersion(kind, row.newestStable)!));
+  if (!ofMinor.ok && ofMinor.missing && !stable.ok && stable.missing) {
+    setVerdict(row, "unchecked", `could not check: ${stable.reason} (is the release URL right?)`);
+  } else if (!ofMinor.ok && ofMinor.missing) {
+    setVerdict(row, "not upstream", `no Kubernetes ${minor} release upstream (${ofMinor.reason})`);
+  } else if (row.newestPatch !== undefined && compareVersions(v, parseVersion(kind, row.newestPatch)!) > 0) {
+    setVerdict(row, "not upstream", `the newest ${minor} release is ${row.newestPatch}`);
+  } else if (missingTag !== undefined) {
+    setVerdict(row, "not upstream", missingTag);
+  } else if (newestMinor !== undefined && Number(newestMinor.split(".")[1]) - v.minor >= KUBERNETES_SUPPORTED_MINORS) {
+    setVerdict(row, "unsupported", `Kubernetes supports only the newest ${KUBERNETES_SUPPORTED_MINORS} minors (newest is ${newestMinor})`);
+  } else if (!ofMinor.ok || !stable.ok) {
+    setVerdict(row, "unchecked", `could not check: ${(!ofMinor.ok ? ofMinor : (stable as { reason: string })).reason}`);
+  } else {
+    setVerdict(row, versionGap(v, parseVersion(kind, row.newestPatch!)!, parseVersion(kind, row.newestStable!)!));
+  }
+}
+
+function versionGap(pinned: PinVersion, newestPatch: PinVersion, newestStable: PinVersion): Verdict {
+  // A pin newer than `stable` (k3s's stable channel trails) is not behind.
+  if (pinned.minor < newestStable.minor) return "minor behind";
+  if (compareVersions(pinned, newestPatch) < 0) return "patch behind";
+  return "current";
+}
+
+function setVerdict(row: PinReport, verdict: Verdict, why?: string): void {
+  row.verdict = verdict;
+  if (why === undefined) delete row.why;
+  else row.why = why;
+}
