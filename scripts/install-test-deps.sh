@@ -11,7 +11,7 @@ packages=(
   shellcheck bubblewrap busybox-static
   vagrant
   debootstrap extlinux syslinux-common fdisk e2fsprogs
-  zstd
+  zstd patch
 )
 
 sudo=""

@@ -15,3 +15,4 @@ export { writeBundle } from "./packer/write-bundle.js";
 export { generate, renderConfig, type GenerateOptions, type GenerateResult } from "./generate.js";
 export { boxName, boxBaseName } from "./naming.js";
 export { HomelabError, InputError, JobError } from "./errors.js";
+export * from "./versions/index.js";

@@ -16,18 +16,24 @@ export function register(program: Command): void {
       "--packer-version <version>",
       "render for this Packer version instead of the installed one (required_plugins need >= 1.7)",
     )
-    .action(async (opts: { config?: string; out: string; packerVersion?: string }) => {
+    .option("--no-version-check", "do not warn about pins that drift behind upstream (also HOMELAB_NO_VERSION_CHECK=1)")
+    .action(async (opts: { config?: string; out: string; packerVersion?: string; versionCheck: boolean }) => {
       const [{ resolveConfig }, { generate }, { detectPackerVersion }] = await Promise.all([
         import("../config/source.js"),
         import("../generate.js"),
         import("../packer/packer-version.js"),
       ]);
       const { config, origin } = await resolveConfig(opts.config, DEFAULT_CONFIG_FILE);
+      // The drift check is cache-first and time-boxed; it runs beside generation, never fails it.
+      const warnings = opts.versionCheck
+        ? import("../versions/warnings.js").then(({ driftWarnings }) => driftWarnings(config))
+        : Promise.resolve([]);
       const packerVersion = opts.packerVersion ?? (await detectPackerVersion());
       const result = await generate(config, {
         outDir: opts.out,
         ...(packerVersion === undefined ? {} : { packerVersion }),
       });
+      for (const line of await warnings) process.stderr.write(`warning: ${line}\n`);
       process.stdout.write(
         `${origin}: wrote ${result.outDir}/ (${result.files.length} files) for ${result.boxName}\n` +
           `content hash sha256:${result.hash}\n`,

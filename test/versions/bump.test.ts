@@ -1,3 +1,5 @@
+import { readFileSync } from "node:fs";
+import { DEFAULTS } from "../../src/config/defaults.js";
 import { execFileSync } from "node:child_process";
 import { createHash } from "node:crypto";
 import { mkdtemp, rm, writeFile } from "node:fs/promises";
@@ -82,19 +84,27 @@ describe("bump keeps the file as it was, apart from the pins", () => {
 
   it("a k8s.version left to the default is written only when the bump moves it", async () => {
     const text = "# defaults\nalpine:\n  version: 3.24.2\n  isoChecksum: sha256:" + fixtureSha("3.24.2") + "\nk8s:\n  distribution: kubeadm # default version\n  bake: binary\n";
-    // The default v1.35.1 is already the newest: nothing to write.
+    const [minor, patch] = DEFAULTS.k8s.kubeadm.split(".").slice(1).map(Number) as [number, number];
+    // Upstream's newest is homelab's default: nothing to write.
+    server.faults.set(`/k8s/release/stable-1.${minor}.txt`, { body: `${DEFAULTS.k8s.kubeadm}\n` });
+    server.faults.set("/k8s/release/stable.txt", { body: `${DEFAULTS.k8s.kubeadm}\n` });
     const same = await bumpConfigText(text, "h.yaml", upstream(), "minor");
     expect(same.changes).toEqual([]);
     expect(same.after).toBe(text);
-    server.faults.set("/k8s/release/stable-1.35.txt", { body: "v1.35.4\n" });
+    server.faults.set(`/k8s/release/stable-1.${minor}.txt`, { body: `v1.${minor}.${patch + 3}\n` });
     const moved = await bumpConfigText(text, "h.yaml", upstream(), "patch");
-    expect(moved.after).toBe(text.replace("# default version\n", "# default version\n  version: v1.35.4\n"));
+    expect(moved.after).toBe(text.replace("# default version\n", `# default version\n  version: v1.${minor}.${patch + 3}\n`));
   });
 
   it("a file without an alpine section gets one appended", async () => {
+    // Upstream one point release past homelab's default Alpine.
+    const [maj, min, pat] = DEFAULTS.alpine.version.split(".").map(Number) as [number, number, number];
+    const next = `${maj}.${min}.${pat + 1}`;
+    const releases = readFileSync(new URL(`../fixtures/versions/alpine/v${maj}.${min}/releases/x86_64/latest-releases.yaml`, import.meta.url), "utf8");
+    server.faults.set(`/alpine/v${maj}.${min}/releases/x86_64/latest-releases.yaml`, { body: releases.replaceAll(DEFAULTS.alpine.version, next) });
     const text = "org: lab # only this\n";
     const result = await bumpConfigText(text, "h.yaml", upstream(), "patch");
-    expect(result.after).toBe(`${text}alpine:\n  version: 3.24.2\n  isoChecksum: sha256:${fixtureSha("3.24.2")}\n`);
+    expect(result.after).toBe(`${text}alpine:\n  version: ${next}\n  isoChecksum: sha256:${fixtureSha(DEFAULTS.alpine.version)}\n`);
   });
 
   it("never downgrades, and refuses a minor homelab has no pause image for", async () => {
