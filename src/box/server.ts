@@ -5,7 +5,7 @@ import { HomelabError, InputError } from "../errors.js";
 import type { Catalog } from "./catalog.js";
 import { formatBoxRef } from "./names.js";
 import { parseRequestPath, type Route } from "./request-path.js";
-import { BoxStore, ConflictError, NotFoundError } from "./store.js";
+import { BoxStore, ConflictError, NotFoundError, OutsideRootError } from "./store.js";
 import { TokenSet, type AccessConfig } from "./tokens.js";
 
 export interface RegistryServerOptions extends AccessConfig {
@@ -169,6 +169,7 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
         res.setHeader("Connection", "close");
         sendError(res, req, 503, "the server is shutting down; the upload was discarded");
       } else if (err instanceof ConflictError) sendError(res, req, 409, err.message);
+      else if (err instanceof OutsideRootError) sendError(res, req, 403, "refused: that path leads outside the registry root");
       else if (err instanceof InputError) sendError(res, req, 400, err.message);
       else if (err instanceof HomelabError && req.destroyed) res.destroy();
       else throw err;
@@ -188,6 +189,7 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
       sendJson(res, 200, { removed: removed.map((p) => ({ provider: p.name, architecture: p.architecture })) });
     } catch (err) {
       if (err instanceof NotFoundError) return void sendError(res, req, 404, err.message);
+      if (err instanceof OutsideRootError) return void sendError(res, req, 403, "refused: that path leads outside the registry root");
       throw err;
     }
   }
@@ -226,7 +228,7 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
 /** A symlink or a path leading out of the root is answered like a missing file. */
 function storeRefusal(err: unknown): undefined {
   const code = (err as NodeJS.ErrnoException).code;
-  if (code === "ELOOP" || code === "ENOTDIR" || (err instanceof HomelabError && /outside the registry root/.test(err.message))) return undefined;
+  if (code === "ENOTDIR" || err instanceof OutsideRootError) return undefined;
   throw err;
 }
 

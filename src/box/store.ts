@@ -48,6 +48,8 @@ export interface PublishResult {
 
 /** An existing box version+provider+architecture (publish without --force). Exit code 1. */
 export class ConflictError extends JobError {}
+/** A path in the root resolves outside it (a planted symlink). Exit code 1. */
+export class OutsideRootError extends JobError {}
 /** Nothing matched (rm of an unknown version). Exit code 1. */
 export class NotFoundError extends JobError {}
 
@@ -295,7 +297,7 @@ export class BoxStore {
         if ((err as NodeJS.ErrnoException).code !== "EEXIST") throw err;
       }
       const st = await lstat(dir);
-      if (!st.isDirectory()) throw new JobError(`${dir}: expected a directory inside the registry root, found ${st.isSymbolicLink() ? "a symlink" : "a file"}; refusing to use it`);
+      if (!st.isDirectory()) throw new OutsideRootError(`${dir}: expected a directory inside the registry root, found ${st.isSymbolicLink() ? "a symlink" : "a file"}; refusing to use it`);
     }
     return dir;
   }
@@ -304,13 +306,16 @@ export class BoxStore {
     const real = await realpath(path);
     const rel = relative(this.realRoot, real);
     if (rel === "" || rel.startsWith("..") || rel.startsWith(sep) || real === rel) {
-      throw new JobError(`${path}: resolves outside the registry root ${this.root} (a symlink?); refusing to use it`);
+      throw new OutsideRootError(`${path}: resolves outside the registry root ${this.root} (a symlink?); refusing to use it`);
     }
   }
 
   /** Opens a file read-only, refusing a symlink as the last component and any directory symlink leading out of the root. */
   private async openInside(file: string): Promise<FileHandle> {
-    const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW);
+    const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: unknown) => {
+      if ((err as NodeJS.ErrnoException).code === "ELOOP") throw new OutsideRootError(`${file}: is a symlink; refusing to follow it`);
+      throw err;
+    });
     try {
       await this.assertInside(file);
     } catch (err) {

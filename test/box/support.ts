@@ -97,7 +97,8 @@ export function http(url: string, opts: { method?: string; headers?: Record<stri
  */
 export function rawRequest(port: number, head: string): Promise<{ status: number; text: string }> {
   return new Promise((res, rej) => {
-    const sock = connect(port, "127.0.0.1", () => sock.end(Buffer.from(head, "latin1")));
+    // write, not end: a half-closed client makes Node drop the connection before an async answer.
+    const sock = connect(port, "127.0.0.1", () => sock.write(Buffer.from(head, "latin1")));
     let text = "";
     sock.on("data", (d: Buffer) => (text += d.toString("latin1")));
     sock.on("error", rej);
