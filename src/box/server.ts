@@ -138,7 +138,7 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
         res.end();
         return;
       }
-      await pipeline(fh.createReadStream({ start, end, highWaterMark: 1 << 20, autoClose: false }), res).catch(() => {
+      await pipeline(fh.createReadStream({ start, end, highWaterMark: 4 << 20, autoClose: false }), res).catch(() => {
         /* the client went away */
       });
     } finally {
