@@ -16,3 +16,4 @@ export { generate, renderConfig, type GenerateOptions, type GenerateResult } fro
 export { boxName, boxBaseName } from "./naming.js";
 export { HomelabError, InputError, JobError } from "./errors.js";
 export * from "./versions/index.js";
+export * from "./box/index.js";

@@ -13,12 +13,15 @@ const COMMAND_MODULES: ReadonlyArray<() => Promise<{ register(program: Command):
   () => import("./generate.js"),
   () => import("./schema.js"),
   () => import("./versions.js"),
+  () => import("./box.js"),
 ];
 
 export async function main(argv: readonly string[]): Promise<number> {
   const program = new Command("homelab")
     .description("One homelab.yaml in, a reproducible Kubernetes node VM image out, shipped as a Vagrant box.")
     .version(VERSION, "-V, --version")
+    // Root options only before the subcommand, so `homelab box publish --version 1.2.3` is the box's version.
+    .enablePositionalOptions()
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
     .configureOutput({ writeErr: (s) => process.stderr.write(s) });

@@ -1,0 +1,9 @@
+/** The box registry library: inspection, the directory store, the HTTP server and publish. */
+export { inspectBox, BoxInspector, type BoxInfo, type BoxMetadata } from "./inspect.js";
+export { type Catalog, type CatalogProvider, type CatalogVersion, parseCatalog } from "./catalog.js";
+export { BoxStore, ConflictError, NotFoundError, OutsideRootError, type Progress, type PublishRequest, type PublishResult } from "./store.js";
+export { startRegistryServer, type RegistryServer, type RegistryServerOptions } from "./server.js";
+export { loadAccessConfig, type AccessConfig } from "./tokens.js";
+export { HttpRegistry } from "./http-registry.js";
+export { publishBox, listRegistry, removeFromRegistry, type PublishBoxOptions } from "./publish.js";
+export * from "./names.js";

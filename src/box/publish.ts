@@ -1,0 +1,87 @@
+import { createReadStream } from "node:fs";
+import { stat } from "node:fs/promises";
+import { InputError } from "../errors.js";
+import type { Catalog, CatalogProvider } from "./catalog.js";
+import { HttpRegistry, isRegistryUrl } from "./http-registry.js";
+import { parseArchitecture, parseBoxRef, parseProvider, parseVersion, type BoxRef, type BoxSelector } from "./names.js";
+import { BoxStore, type Progress, type PublishResult } from "./store.js";
+
+export interface PublishBoxOptions {
+  /** The .box file (tar or tar.gz with metadata.json). */
+  readonly file: string;
+  /** `org/name`. */
+  readonly name: string;
+  /** `X.Y.Z`. */
+  readonly version: string;
+  /** Checked against the box's metadata.json; taken from it when omitted. */
+  readonly provider?: string;
+  /** Vagrant's names (amd64, arm64) or x86_64/aarch64; default: metadata.json's, else amd64. */
+  readonly architecture?: string;
+  /** A directory (written directly) or an http(s) URL of `homelab box serve`. */
+  readonly registry: string;
+  /** Bearer token for a URL registry (default: $HOMELAB_REGISTRY_TOKEN). */
+  readonly token?: string;
+  readonly force?: boolean;
+  readonly defaultArchitecture?: boolean;
+  readonly onProgress?: (p: Progress) => void;
+  readonly signal?: AbortSignal;
+}
+
+/**
+ * Publishes a box into a registry: the entry point `homelab box publish` and `homelab build
+ * --publish` share. Throws InputError (exit 2) for a bad box or bad names, ConflictError
+ * (exit 1) when the version+provider+architecture exists and `force` is not set.
+ */
+export async function publishBox(o: PublishBoxOptions): Promise<PublishResult> {
+  const box = parseBoxRef(o.name, "--name");
+  const version = parseVersion(o.version, "--version");
+  const provider = o.provider === undefined ? undefined : parseProvider(o.provider, "--provider");
+  const architecture = o.architecture === undefined ? undefined : parseArchitecture(o.architecture, "--architecture");
+  const common = {
+    box,
+    version,
+    ...(provider === undefined ? {} : { provider }),
+    ...(architecture === undefined ? {} : { architecture }),
+    ...(o.force === undefined ? {} : { force: o.force }),
+    ...(o.defaultArchitecture === undefined ? {} : { defaultArchitecture: o.defaultArchitecture }),
+    ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
+    ...(o.signal === undefined ? {} : { signal: o.signal }),
+  };
+  if (isRegistryUrl(o.registry)) {
+    return new HttpRegistry(o.registry, o.token ?? process.env.HOMELAB_REGISTRY_TOKEN).publish({ file: o.file, ...common });
+  }
+  let total: number | undefined;
+  try {
+    const st = await stat(o.file);
+    if (st.isDirectory()) throw new InputError(`${o.file}: is a directory, expected a .box file`);
+    if (st.isFile()) total = st.size;
+  } catch (err) {
+    if (err instanceof InputError) throw err;
+    throw new InputError(`${o.file}: no such file`);
+  }
+  const store = await BoxStore.open(o.registry, { create: true });
+  return store.publish(createReadStream(o.file, { highWaterMark: 1 << 20 }), { ...common, label: o.file, ...(total === undefined ? {} : { total }) });
+}
+
+/** Catalogs of one box (or every box) in a registry directory or URL. */
+export async function listRegistry(registry: string, name?: string, token?: string): Promise<Catalog[]> {
+  const ref: BoxRef | undefined = name === undefined ? undefined : parseBoxRef(name);
+  if (isRegistryUrl(registry)) return new HttpRegistry(registry, token ?? process.env.HOMELAB_REGISTRY_TOKEN).catalogs(ref);
+  const store = await BoxStore.open(registry);
+  const refs = ref ? [ref] : await store.listBoxes();
+  const out: Catalog[] = [];
+  for (const r of refs) {
+    const c = await store.readCatalog(r);
+    if (c) out.push(c);
+  }
+  return out;
+}
+
+/** Removes `org/name@version[/provider[/architecture]]`; throws NotFoundError when nothing matches. */
+export async function removeFromRegistry(registry: string, sel: BoxSelector, token?: string): Promise<CatalogProvider[] | undefined> {
+  if (isRegistryUrl(registry)) {
+    await new HttpRegistry(registry, token ?? process.env.HOMELAB_REGISTRY_TOKEN).remove(sel);
+    return undefined;
+  }
+  return (await BoxStore.open(registry)).remove(sel);
+}
