@@ -44,22 +44,28 @@ toml_get() {
 toml_set() {
 	awk -v want="$2" -v key="$3" -v val="$4" '
 		function norm(s) { gsub(/[[:space:]]/, "", s); gsub(/"/, "\047", s); return s }
+		function indent(s) { sub(/[^[:space:]].*$/, "", s); return s }
+		# Blank lines inside the table are held back so an added key lands after the last key.
+		function flush() { for (; blanks > 0; blanks--) print "" }
+		function add() { print ind key " = " val; done = 1 }
 		BEGIN { wantn = norm(want) }
 		/^[[:space:]]*\[/ {
-			if (intable && !done) { print key " = " val; done = 1 }
-			intable = (norm($0) == wantn); if (intable) seen = 1
+			if (intable && !done) add()
+			flush()
+			intable = (norm($0) == wantn)
+			if (intable) { seen = 1; ind = indent($0) "  " }
 			print; next
 		}
+		intable && /^[[:space:]]*$/ { blanks++; next }
 		intable && !done {
-			line = $0; sub(/^[[:space:]]*/, "", line)
-			if (index(line, key) == 1 && substr(line, length(key) + 1) ~ /^[[:space:]]*=/) {
-				ind = $0; sub(/[^[:space:]].*$/, "", ind)
-				print ind key " = " val; done = 1; next
-			}
+			flush()
+			line = $0; sub(/^[[:space:]]*/, "", line); ind = indent($0)
+			if (index(line, key) == 1 && substr(line, length(key) + 1) ~ /^[[:space:]]*=/) { add(); next }
 		}
-		{ print }
+		{ flush(); print }
 		END {
-			if (intable && !done) { print key " = " val; done = 1 }
+			if (intable && !done) add()
+			flush()
 			if (!seen) { print ""; print want; print key " = " val }
 		}' "$1" >"$1.edit" && mv -f "$1.edit" "$1"
 }
