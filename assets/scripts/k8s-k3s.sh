@@ -19,9 +19,10 @@ write_file() {
 	chmod "$2" "$_tmp"
 	mv -f "$_tmp" "$1"
 }
+# No wget -T: it crashes some BusyBox builds; the Packer provisioner timeout bounds a stall.
 download() {
 	if command -v wget >/dev/null 2>&1; then
-		wget -q -T 60 -O "$2" "$1" || die "download failed: $1"
+		wget -q -O "$2" "$1" || die "download failed: $1"
 	elif command -v curl >/dev/null 2>&1; then
 		curl -fsSL --retry 3 -o "$2" "$1" || die "download failed: $1"
 	else
@@ -109,6 +110,7 @@ for cmd in kubectl crictl ctr; do
 	fi
 done
 
+mkdir -p /etc/conf.d /etc/init.d
 write_file /etc/conf.d/k3s 644 <<'CONF'
 # Written by homelab k8s-k3s.sh. K3S_EXEC: server or agent. Other settings (token, server URL,
 # node labels ...) belong in /etc/rancher/k3s/config.yaml, which k3s reads itself.

@@ -16,10 +16,11 @@ write_file() {
 	chmod "$2" "$_tmp"
 	mv -f "$_tmp" "$1"
 }
-# download URL FILE: BusyBox wget on Alpine; curl where wget is missing.
+# download URL FILE: BusyBox wget on Alpine; curl where wget is missing. No -T: it crashes some
+# BusyBox builds; a stalled download is bounded by the Packer provisioner timeout instead.
 download() {
 	if command -v wget >/dev/null 2>&1; then
-		wget -q -T 60 -O "$2" "$1" || die "download failed: $1"
+		wget -q -O "$2" "$1" || die "download failed: $1"
 	elif command -v curl >/dev/null 2>&1; then
 		curl -fsSL --retry 3 -o "$2" "$1" || die "download failed: $1"
 	else
