@@ -44,15 +44,23 @@ export interface RunResult {
   stderr: string;
 }
 
-let busyboxPath: string | undefined;
-let appletNames: string[] | undefined;
+let sharedBbDir: string | undefined;
 
-function busybox(): { path: string; applets: string[] } {
-  if (!busyboxPath || !appletNames) {
-    busyboxPath = execFileSync("sh", ["-c", "command -v busybox"], { encoding: "utf8" }).trim();
-    appletNames = execFileSync(busyboxPath, ["--list"], { encoding: "utf8" }).split("\n").filter(Boolean);
+/**
+ * One directory per test process holding BusyBox and a symlink per applet, mounted read-only as
+ * /bb in every sandbox (building it per sandbox would cost more than the script runs).
+ */
+function busyboxDir(): string {
+  if (!sharedBbDir) {
+    const path = execFileSync("sh", ["-c", "command -v busybox"], { encoding: "utf8" }).trim();
+    const applets = execFileSync(path, ["--list"], { encoding: "utf8" }).split("\n").filter(Boolean);
+    const dir = mkdtempSync(join(tmpdir(), "homelab-bb-"));
+    writeFileSync(join(dir, "busybox"), readFileSync(path), { mode: 0o755 });
+    for (const applet of applets) if (applet !== "busybox") symlinkSync("busybox", join(dir, applet));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    sharedBbDir = dir;
   }
-  return { path: busyboxPath, applets: appletNames };
+  return sharedBbDir;
 }
 
 export class Sandbox {
@@ -70,11 +78,6 @@ export class Sandbox {
     for (const dir of LIB_DIRS) {
       const st = lstatOrUndefined(dir);
       if (st?.isSymbolicLink()) symlinkSync(readlinkSync(dir), join(root, dir.slice(1)));
-    }
-    const bb = busybox();
-    writeFileSync(join(root, "bb/busybox"), readFileSync(bb.path), { mode: 0o755 });
-    for (const applet of bb.applets) {
-      if (applet !== "busybox") symlinkSync("busybox", join(root, "bb", applet));
     }
     writeFileSync(join(root, CALL_LOG.slice(1)), "");
     for (const [name, body] of Object.entries(options.shims ?? {})) sb.shim(name, body);
@@ -155,6 +158,7 @@ export class Sandbox {
     const args = [
       "--bind", this.root, "/",
       ...libBinds,
+      "--ro-bind", busyboxDir(), BB_DIR,
       "--dev", "/dev",
       "--ro-bind", SCRIPTS_DIR, "/scripts",
       "--chdir", "/",
