@@ -1,0 +1,21 @@
+#!/bin/sh
+# The kubelet refuses to run with swap on: turn it off now and keep it off after reboot.
+# Env: none.
+set -eu
+
+log() { printf 'k8s-swap: %s\n' "$*"; }
+die() { printf 'k8s-swap: ERROR: %s\n' "$*" >&2; exit 1; }
+
+swapoff -a
+fstab=/etc/fstab
+if [ -f "$fstab" ]; then
+	# Only real swap entries (filesystem type, field 3, is "swap"); comments and every other
+	# line are kept as they are, even a mount whose path merely contains the word "swap".
+	awk '/^[[:space:]]*#/ || $3 != "swap" { print }' "$fstab" >"$fstab.tmp.$$" || { rm -f "$fstab.tmp.$$"; die "cannot rewrite $fstab"; }
+	removed=$(( $(wc -l <"$fstab") - $(wc -l <"$fstab.tmp.$$") ))
+	chmod 644 "$fstab.tmp.$$"
+	mv -f "$fstab.tmp.$$" "$fstab"
+	log "swap off; removed $removed swap entries from $fstab"
+else
+	log "swap off; no $fstab"
+fi

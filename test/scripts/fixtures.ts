@@ -1,0 +1,132 @@
+/**
+ * Recorded shapes of real upstream files, trimmed to the parts the scripts touch. They stand in for
+ * the Alpine packages and the release downloads, which need the internet.
+ */
+
+/**
+ * /etc/containerd/config.toml as Alpine's containerd 2.x package ships it: `containerd config
+ * default` (version 3, containerd >= 2.1 layout with bin_dirs) with /opt/cni/bin already rewritten
+ * to /usr/libexec/cni by the APKBUILD. No SystemdCgroup line under runc.options.
+ */
+export const CONTAINERD_PACKAGED_CONFIG = `version = 3
+root = '/var/lib/containerd'
+state = '/run/containerd'
+temp = ''
+disabled_plugins = []
+required_plugins = []
+oom_score = 0
+imports = []
+
+[grpc]
+  address = '/run/containerd/containerd.sock'
+
+[plugins]
+  [plugins.'io.containerd.cri.v1.images']
+    snapshotter = 'overlayfs'
+    disable_snapshot_annotations = true
+    discard_unpacked_layers = false
+    max_concurrent_downloads = 3
+    image_pull_progress_timeout = '5m0s'
+    image_pull_with_sync_fs = false
+    stats_collect_period = 10
+
+    [plugins.'io.containerd.cri.v1.images'.pinned_images]
+      sandbox = 'registry.k8s.io/pause:3.10'
+
+    [plugins.'io.containerd.cri.v1.images'.registry]
+      config_path = ''
+
+  [plugins.'io.containerd.cri.v1.runtime']
+    enable_selinux = false
+    max_container_log_line_size = 16384
+    enable_cdi = true
+    cdi_spec_dirs = ['/etc/cdi', '/var/run/cdi']
+
+    [plugins.'io.containerd.cri.v1.runtime'.containerd]
+      default_runtime_name = 'runc'
+      ignore_blockio_not_enabled_errors = false
+
+      [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes]
+        [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc]
+          runtime_type = 'io.containerd.runc.v2'
+          runtime_path = ''
+          pod_annotations = []
+          container_annotations = []
+          privileged_without_host_devices = false
+          base_runtime_spec = ''
+          cni_conf_dir = ''
+          cni_max_conf_num = 0
+          snapshotter = ''
+          sandboxer = 'podsandbox'
+          io_type = ''
+
+          [plugins.'io.containerd.cri.v1.runtime'.containerd.runtimes.runc.options]
+            BinaryName = ''
+            CriuImagePath = ''
+            CriuWorkPath = ''
+            IoGid = 0
+            IoUid = 0
+            NoNewKeyring = false
+            Root = ''
+            ShimCgroup = ''
+
+    [plugins.'io.containerd.cri.v1.runtime'.cni]
+      bin_dir = ''
+      bin_dirs = ['/usr/libexec/cni']
+      conf_dir = '/etc/cni/net.d'
+      max_conf_num = 1
+      setup_serially = false
+      conf_template = ''
+      ip_pref = ''
+      use_internal_loopback = false
+
+  [plugins.'io.containerd.gc.v1.scheduler']
+    pause_threshold = 0.02
+    deletion_threshold = 0
+    mutation_threshold = 100
+    schedule_delay = '0s'
+    startup_delay = '100ms'
+
+[ttrpc]
+  address = ''
+`;
+
+/** containerd 2.0's CNI table: only bin_dir, no bin_dirs. */
+export const CONTAINERD_20_CONFIG = CONTAINERD_PACKAGED_CONFIG.replace(
+  "      bin_dir = ''\n      bin_dirs = ['/usr/libexec/cni']\n",
+  "      bin_dir = '/usr/libexec/cni'\n",
+);
+
+/** What `containerd config default` prints (upstream paths: /opt/cni/bin). */
+export const CONTAINERD_UPSTREAM_DEFAULT = CONTAINERD_PACKAGED_CONFIG.replace("['/usr/libexec/cni']", "['/opt/cni/bin']");
+
+/** Alpine's /etc/conf.d/kubelet and (the parts that matter of) /etc/init.d/kubelet. */
+export const KUBELET_CONFD = `command_args="--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf --cgroup-driver=cgroupfs --config=/var/lib/kubelet/config.yaml"\n`;
+export const KUBELET_INITD = `#!/sbin/openrc-run
+supervisor=supervise-daemon
+description="Kubelet, a Kubernetes node agent"
+
+if [ -e /var/lib/kubelet/kubeadm-flags.env ]; then
+	. /var/lib/kubelet/kubeadm-flags.env;
+fi
+
+command="/usr/bin/kubelet"
+command_args="\${command_args} \${KUBELET_KUBEADM_ARGS}"
+
+depend() {
+	after net
+	need cgroups
+	want containerd crio
+}
+`;
+
+/** `kubeadm config images list --kubernetes-version v1.35.1` (kubeadm 1.35 pins pause 3.10.1). */
+export const KUBEADM_135_IMAGES = [
+  "registry.k8s.io/kube-apiserver:v1.35.1",
+  "registry.k8s.io/kube-controller-manager:v1.35.1",
+  "registry.k8s.io/kube-scheduler:v1.35.1",
+  "registry.k8s.io/kube-proxy:v1.35.1",
+  "registry.k8s.io/coredns/coredns:v1.13.1",
+  "registry.k8s.io/pause:3.10.1",
+  "registry.k8s.io/etcd:3.6.6-0",
+];

@@ -1,0 +1,197 @@
+/**
+ * Runs the real in-VM shell scripts against a throw-away root directory, as Alpine would.
+ *
+ * The root is a temporary directory mounted as `/` by bubblewrap, so a script sees only that tree:
+ * it writes its files there and the test reads them back. The userland is BusyBox (the static
+ * binary, applets linked in /bb), so a GNU-only option fails here as it would on Alpine. Commands
+ * that would touch the real machine (apk, rc-update, modprobe, containerd ...) are shims on PATH
+ * before BusyBox: each one appends its name and arguments to a call log, then runs a small sh body
+ * (see alpine-shims.ts) that may keep state under /.shim. Network is the host's: scripts download
+ * from a local HTTP server on 127.0.0.1 with the real BusyBox wget.
+ *
+ *   const sb = await Sandbox.create({ files: { "/etc/fstab": "..." }, shims: alpineShims() });
+ *   const r = await sb.run("k8s-swap.sh", { });
+ *   expect(sb.calls()).toEqual(["swapoff -a"]);
+ *   expect(sb.read("/etc/fstab")).toBe("...");
+ */
+import { execFileSync, spawn } from "node:child_process";
+import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { dirname, join, resolve } from "node:path";
+import { fileURLToPath } from "node:url";
+
+export const SCRIPTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../assets/scripts");
+
+/** Where BusyBox's applets live inside the sandbox, and the PATH scripts run with. */
+const BB_DIR = "/bb";
+const SHIM_DIR = "/shims";
+export const STATE_DIR = "/.shim";
+export const CALL_LOG = `${STATE_DIR}/calls.log`;
+const SANDBOX_PATH = `${SHIM_DIR}:${BB_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+
+export type FileSpec = string | Buffer | { content: string | Buffer; mode?: number };
+
+export interface SandboxOptions {
+  /** Files to create in the root before anything runs, by absolute in-sandbox path. */
+  files?: Record<string, FileSpec>;
+  /** Shim name → sh body run after the call is logged ("$@" are the arguments, $STATE the state dir). */
+  shims?: Record<string, string>;
+}
+
+export interface RunResult {
+  code: number;
+  stdout: string;
+  stderr: string;
+}
+
+let sharedBbDir: string | undefined;
+
+/**
+ * One directory per test process holding BusyBox and a symlink per applet, mounted read-only as
+ * /bb in every sandbox (building it per sandbox would cost more than the script runs).
+ */
+function busyboxDir(): string {
+  if (!sharedBbDir) {
+    const path = execFileSync("sh", ["-c", "command -v busybox"], { encoding: "utf8" }).trim();
+    const applets = execFileSync(path, ["--list"], { encoding: "utf8" }).split("\n").filter(Boolean);
+    const dir = mkdtempSync(join(tmpdir(), "homelab-bb-"));
+    writeFileSync(join(dir, "busybox"), readFileSync(path), { mode: 0o755 });
+    for (const applet of applets) if (applet !== "busybox") symlinkSync("busybox", join(dir, applet));
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    sharedBbDir = dir;
+  }
+  return sharedBbDir;
+}
+
+export class Sandbox {
+  private constructor(readonly root: string) {}
+
+  static async create(options: SandboxOptions = {}): Promise<Sandbox> {
+    const root = mkdtempSync(join(tmpdir(), "homelab-sandbox-"));
+    const sb = new Sandbox(root);
+    for (const dir of ["bb", "shims", ".shim", "etc", "var/tmp", "var/log", "tmp", "run", "root", "home", "usr/bin", "usr/local/bin", "proc/self", "proc/sys", "sys/module", "dev", "scripts"]) {
+      mkdirSync(join(root, dir), { recursive: true });
+    }
+    chmodSync(join(root, "tmp"), 0o1777);
+    // The dynamic BusyBox needs the host's libc: mirror /lib* symlinks, mount real dirs at run.
+    mkdirSync(join(root, "usr"), { recursive: true });
+    for (const dir of LIB_DIRS) {
+      const st = lstatOrUndefined(dir);
+      if (st?.isSymbolicLink()) symlinkSync(readlinkSync(dir), join(root, dir.slice(1)));
+    }
+    writeFileSync(join(root, CALL_LOG.slice(1)), "");
+    for (const [name, body] of Object.entries(options.shims ?? {})) sb.shim(name, body);
+    for (const [path, spec] of Object.entries(options.files ?? {})) sb.write(path, spec);
+    return sb;
+  }
+
+  /** Host path of an in-sandbox absolute path. */
+  path(p: string): string {
+    if (!p.startsWith("/")) throw new Error(`sandbox paths are absolute, got ${p}`);
+    return join(this.root, p.slice(1));
+  }
+
+  /** Install (or replace) a shim: every call is logged, then `body` runs. */
+  shim(name: string, body: string): void {
+    const script = [
+      `#!${BB_DIR}/sh`,
+      `STATE=${STATE_DIR}`,
+      `{ printf '%s' ${shQuote(name)}; for a in "$@"; do printf ' %s' "$a"; done; printf '\\n'; } >>${CALL_LOG}`,
+      body,
+      "",
+    ].join("\n");
+    writeFileSync(this.path(`${SHIM_DIR}/${name}`), script, { mode: 0o755 });
+  }
+
+  write(p: string, spec: FileSpec): void {
+    const { content, mode } = typeof spec === "string" || Buffer.isBuffer(spec) ? { content: spec, mode: undefined } : spec;
+    const host = this.path(p);
+    mkdirSync(dirname(host), { recursive: true });
+    writeFileSync(host, content);
+    if (mode !== undefined) chmodSync(host, mode);
+  }
+
+  read(p: string): string {
+    return readFileSync(this.path(p), "utf8");
+  }
+
+  exists(p: string): boolean {
+    try {
+      lstatSync(this.path(p));
+      return true;
+    } catch {
+      return false;
+    }
+  }
+
+  /** Permission bits of a file, e.g. 0o600. */
+  mode(p: string): number {
+    return statSync(this.path(p)).mode & 0o7777;
+  }
+
+  /** Every shim call so far, one "name arg1 arg2 ..." string each, in order. */
+  calls(): string[] {
+    return this.read(CALL_LOG).split("\n").filter(Boolean);
+  }
+
+  /** Calls of one command only. */
+  callsOf(name: string): string[] {
+    return this.calls().filter((c) => c === name || c.startsWith(`${name} `));
+  }
+
+  clearCalls(): void {
+    writeFileSync(this.path(CALL_LOG), "");
+  }
+
+  /**
+   * Run assets/scripts/<script> the way Packer's shell provisioner does (`{{ .Vars }} sh '<path>'`
+   * as root), with exactly `env` plus PATH: nothing of the host's environment leaks in.
+   */
+  run(script: string, env: Record<string, string> = {}, stdin = ""): Promise<RunResult> {
+    if (!existsSync(join(SCRIPTS_DIR, script))) throw new Error(`no script ${script} in ${SCRIPTS_DIR}`);
+    return this.exec([`${BB_DIR}/sh`, `/scripts/${script}`], env, stdin);
+  }
+
+  /** Run any command line inside the sandbox (same mounts and environment rules as `run`). */
+  exec(argv: string[], env: Record<string, string> = {}, stdin = ""): Promise<RunResult> {
+    const libBinds = LIB_DIRS.filter((d) => lstatOrUndefined(d)?.isDirectory()).flatMap((d) => ["--ro-bind", d, d]);
+    const args = [
+      "--bind", this.root, "/",
+      ...libBinds,
+      "--ro-bind", busyboxDir(), BB_DIR,
+      "--dev", "/dev",
+      "--ro-bind", SCRIPTS_DIR, "/scripts",
+      "--chdir", "/",
+      "--die-with-parent",
+      ...argv,
+    ];
+    return new Promise((resolvePromise, reject) => {
+      const child = spawn("bwrap", args, { env: { PATH: SANDBOX_PATH, HOME: "/root", ...env }, stdio: ["pipe", "pipe", "pipe"] });
+      let stdout = "";
+      let stderr = "";
+      child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
+      child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+      child.on("error", reject);
+      child.on("close", (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
+      child.stdin.end(stdin);
+    });
+  }
+
+  dispose(): void {
+    rmSync(this.root, { recursive: true, force: true });
+  }
+}
+
+const LIB_DIRS = ["/lib", "/lib32", "/lib64", "/usr/lib", "/usr/lib32", "/usr/lib64"];
+
+function lstatOrUndefined(p: string) {
+  try {
+    return lstatSync(p);
+  } catch {
+    return undefined;
+  }
+}
+
+export function shQuote(s: string): string {
+  return `'${s.replace(/'/g, `'\\''`)}'`;
+}
