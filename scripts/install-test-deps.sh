@@ -8,7 +8,7 @@ set -euo pipefail
 packages=(
   packer
   qemu-system-x86 qemu-utils
-  shellcheck bubblewrap busybox-static
+  shellcheck bubblewrap busybox
   vagrant
   debootstrap extlinux syslinux-common fdisk e2fsprogs
   zstd patch

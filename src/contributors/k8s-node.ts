@@ -5,6 +5,8 @@ import type { Contributor } from "./contributor.js";
 import { addScriptStep } from "./script-step.js";
 
 const NAME = "k8s-node";
+/** BusyBox wget has no working timeout option (-T crashes 1.35), so Packer bounds the step. */
+const DOWNLOAD_TIMEOUT = "30m";
 
 /** Kubernetes minor of a `v1.X.Y` or `v1.X.Y+k3sN` version. */
 export function k8sMinor(version: string): number {
@@ -60,6 +62,7 @@ export const k8sNode: Contributor = {
         addScriptStep(bundle, context, {
           step: "k8s-kubeadm",
           contributor: NAME,
+          timeout: DOWNLOAD_TIMEOUT,
           env: {
             K8S_VERSION: ref("var.k8s_version"),
             K8S_BAKE: ref("var.k8s_bake"),
@@ -70,13 +73,13 @@ export const k8sNode: Contributor = {
       }
     } else {
       bundle.addVariable("k3s_version", { type: "string", description: "Pinned k3s version." }, k8s.version);
-      if (k8s.bake !== "none") {
-        addScriptStep(bundle, context, {
-          step: "k8s-k3s",
-          contributor: NAME,
-          env: { K3S_VERSION: ref("var.k3s_version"), K8S_BAKE: ref("var.k8s_bake"), ARCH: ref("var.arch") },
-        });
-      }
+      // Runs for every bake: with bake none it only enables the cgroups service k3s needs.
+      addScriptStep(bundle, context, {
+        step: "k8s-k3s",
+        contributor: NAME,
+        timeout: DOWNLOAD_TIMEOUT,
+        env: { K3S_VERSION: ref("var.k3s_version"), K8S_BAKE: ref("var.k8s_bake"), ARCH: ref("var.arch") },
+      });
     }
   },
 };

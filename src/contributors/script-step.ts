@@ -9,6 +9,8 @@ export interface ScriptStep {
   contributor: string;
   /** Environment variable → the Packer variable that holds its value. */
   env?: Readonly<Record<string, HclRef>>;
+  /** Packer ends the step (and fails the build) after this long, e.g. "30m". */
+  timeout?: string;
 }
 
 /**
@@ -29,6 +31,7 @@ export function addScriptStep(bundle: PackerBundle, context: ContributeContext, 
       scripts: [path],
       ...(env.length > 0 ? { environment_vars: env } : {}),
       execute_command: ROOT_EXECUTE_COMMAND,
+      ...(s.timeout === undefined ? {} : { timeout: s.timeout }),
     },
   });
 }

@@ -78,6 +78,7 @@ export interface ShellProvisionerOptions {
   pause_before?: string;
   valid_exit_codes?: number[];
   max_retries?: number;
+  timeout?: string;
 }
 
 export interface FileProvisionerOptions {

@@ -46,7 +46,9 @@ describe("Kubernetes node contributor (the design article's tests, as behaviour)
       expect.arrayContaining(["k8s-kernel", "k8s-swap", "k8s-containerd", "node-verify"]),
     );
     expect(bundleFor("k8s: {distribution: kubeadm, bake: none}\n").steps()).not.toContain("k8s-kubeadm");
-    expect(bundleFor("k8s: {distribution: k3s, bake: none}\n").steps()).not.toContain("k8s-k3s");
+    // k3s with bake none still runs its step, which then only enables the cgroups service.
+    const k3sNone = renderBundle(bundleFor("k8s: {distribution: k3s, bake: none}\n"));
+    expect(String(k3sNone.files.get("homelab.auto.pkrvars.hcl")!.content)).toMatch(/^k8s_bake += "none"$/m);
   });
 
   it.each(["kubeadm", "k3s"])("the vagrant box file name carries the distribution (%s)", async (distribution) => {
