@@ -47,10 +47,18 @@ async function readCapped(response: Response, url: string): Promise<string> {
   const chunks: Uint8Array[] = [];
   let size = 0;
   if (response.body === null) return "";
-  for await (const chunk of response.body) {
-    size += chunk.byteLength;
-    if (size > MAX_BODY_BYTES) throw new UpstreamError(url, `${url} sent more than ${MAX_BODY_BYTES} bytes: not a version file`);
-    chunks.push(chunk);
+  // An explicit reader: the DOM typing of ReadableStream (pulled in by test tooling) has no
+  // async iterator, though Node's stream does.
+  const reader = response.body.getReader();
+  for (;;) {
+    const { done, value } = await reader.read();
+    if (done) break;
+    size += value.byteLength;
+    if (size > MAX_BODY_BYTES) {
+      await reader.cancel().catch(() => undefined);
+      throw new UpstreamError(url, `${url} sent more than ${MAX_BODY_BYTES} bytes: not a version file`);
+    }
+    chunks.push(value);
   }
   return Buffer.concat(chunks).toString("utf8");
 }
