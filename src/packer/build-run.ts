@@ -85,8 +85,9 @@ async function fsyncFile(path: string): Promise<void> {
  * Runs `packer build -machine-readable` in the bundle directory, streaming typed events.
  *
  * Cancellation: packer runs in its own process group, so a Ctrl-C on the terminal reaches only
- * homelab, which forwards exactly ONE SIGINT to packer (Packer then stops the VM and deletes its
- * output) and waits. A second cancel request, or packer still running after cleanupTimeoutMs,
+ * homelab, which forwards exactly ONE SIGINT to packer's group, as the terminal would have done
+ * (Packer then stops the VM and deletes its output) and waits. The group, not the pid: Packer 1.6's
+ * outer process (panicwrap) ignores SIGINT and does not pass it on to the real packer. A second cancel request, or packer still running after cleanupTimeoutMs,
  * sends SIGTERM to the whole group (packer, its plugins and qemu) and SIGKILL after killGraceMs,
  * so that no qemu is left behind. The call then rejects with CancelledError (exit 130).
  *
@@ -155,7 +156,7 @@ export async function runPackerBuild(opts: BuildOptions): Promise<BuildResult> {
   const unsubscribe = opts.cancel?.onRequest((count) => {
     if (count === 1) {
       cancelled = true;
-      child.kill("SIGINT");
+      signalGroup("SIGINT");
       timers.push(setTimeout(escalate, opts.cleanupTimeoutMs ?? 120_000).unref());
     } else {
       escalate();
@@ -164,14 +165,18 @@ export async function runPackerBuild(opts: BuildOptions): Promise<BuildResult> {
   // A cancel requested before the call started still counts.
   if (opts.cancel && opts.cancel.count > 0) {
     cancelled = true;
-    child.kill("SIGINT");
+    signalGroup("SIGINT");
     timers.push(setTimeout(escalate, opts.cleanupTimeoutMs ?? 120_000).unref());
   }
 
-  const result = await child;
+  // Packer's exit is not the end: a process it started and did not stop (shell-local scripts
+  // after a cancel, a qemu after a crash) would keep its group alive, and holding our pipe, keep
+  // this call waiting. Whatever is left in the group once packer itself is gone is a stray.
+  await Promise.race([new Promise<void>((resolve) => child.once("exit", () => resolve())), child.then(() => undefined)]);
   unsubscribe?.();
   for (const t of timers) clearTimeout(t);
-  if (escalated && child.pid !== undefined) signalGroup("SIGKILL"); // anything packer left behind
+  const strays = child.pid === undefined ? false : await sweepGroup(child.pid, opts.killGraceMs ?? 5_000);
+  const result = await child;
   deliver(parser.end());
   await log.close();
   await fsyncFile(opts.logFile);
@@ -181,6 +186,7 @@ export async function runPackerBuild(opts: BuildOptions): Promise<BuildResult> {
     throw new CancelledError("build cancelled; Packer stopped its VM and removed its output", {
       details: [
         ...(escalated ? ["Packer did not stop in time and was killed with its VM"] : []),
+        ...(strays ? ["stopped processes Packer left running"] : []),
         `full log: ${opts.logFile}`,
       ],
     });
@@ -190,6 +196,43 @@ export async function runPackerBuild(opts: BuildOptions): Promise<BuildResult> {
     throw new JobError(`packer build failed (${describeExit(result)})`, { details: [...quoteErrors(events, stderrTail), `full log: ${opts.logFile}`] });
   }
   return { artifacts, durationMs, logFile: opts.logFile };
+}
+
+function groupAlive(pgid: number): boolean {
+  try {
+    process.kill(-pgid, 0);
+    return true;
+  } catch {
+    return false;
+  }
+}
+
+async function waitGroupGone(pgid: number, ms: number): Promise<boolean> {
+  const deadline = Date.now() + ms;
+  while (groupAlive(pgid)) {
+    if (Date.now() >= deadline) return false;
+    await new Promise((r) => setTimeout(r, 50));
+  }
+  return true;
+}
+
+/** Stops what is left of a process group: SIGTERM, then SIGKILL after graceMs. True if any was left. */
+async function sweepGroup(pgid: number, graceMs: number): Promise<boolean> {
+  if (!groupAlive(pgid)) return false;
+  try {
+    process.kill(-pgid, "SIGTERM");
+  } catch {
+    return true;
+  }
+  if (!(await waitGroupGone(pgid, graceMs))) {
+    try {
+      process.kill(-pgid, "SIGKILL");
+    } catch {
+      // gone in between
+    }
+    await waitGroupGone(pgid, 2_000);
+  }
+  return true;
 }
 
 function describeExit(result: { exitCode?: number | undefined; signal?: string | undefined; failed: boolean; shortMessage?: string | undefined }): string {
