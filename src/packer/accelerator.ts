@@ -84,9 +84,11 @@ export async function probeAccelerator(accelerator: "kvm" | "tcg" | "hvf", opts:
     const said = (result.all ?? "").trim().split("\n").filter(Boolean).slice(0, 2).join("; ");
     const reason = result.timedOut
       ? `the probe guest did not finish within ${opts.timeoutMs ?? 10_000} ms${said ? ` (${said})` : ""}`
-      : result.failed && result.exitCode === undefined
-        ? `could not run qemu: ${result.shortMessage}`
-        : said || `qemu exited with ${result.exitCode ?? result.signal}`;
+      : result.signal !== undefined
+        ? `qemu was killed by ${result.signal}${said ? `: ${said}` : ""}`
+        : result.exitCode === undefined
+          ? `could not run qemu: ${result.shortMessage}`
+          : said || `qemu exited with ${result.exitCode}`;
     return { usable: false, reason, elapsedMs };
   } finally {
     await rm(dir, { recursive: true, force: true });
