@@ -106,9 +106,10 @@ describe.skipIf(!ready)("PackerClient end to end (real VM, TCG)", () => {
     const box = join(finalDir, "e2e_libvirt.box");
     expect((await stat(box)).size).toBeGreaterThan(50 * 1024 * 1024);
     expect((await readdir(scratch)).filter((n) => n.includes(".partial-"))).toEqual([]);
-    const listing = execFileSync("tar", ["-tzf", box], { encoding: "utf8" }).split("\n").map((n) => n.replace(/^\.\//, ""));
-    expect(listing).toEqual(expect.arrayContaining(["metadata.json", "box.img", "Vagrantfile"]));
-    const metadata = JSON.parse(execFileSync("tar", ["-xzOf", box, "./metadata.json"], { encoding: "utf8" }));
+    const entries = execFileSync("tar", ["-tzf", box], { encoding: "utf8" }).split("\n").filter(Boolean);
+    expect(entries.map((n) => n.replace(/^\.\//, ""))).toEqual(expect.arrayContaining(["metadata.json", "box.img", "Vagrantfile"]));
+    const metadataEntry = entries.find((n) => n.replace(/^\.\//, "") === "metadata.json") as string;
+    const metadata = JSON.parse(execFileSync("tar", ["-xzOf", box, metadataEntry], { encoding: "utf8" }));
     expect(metadata).toMatchObject({ provider: "libvirt", format: "qcow2" });
 
     // Every line Packer wrote is in the log, in order.
