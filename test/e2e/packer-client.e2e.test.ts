@@ -4,7 +4,7 @@
  * and a real cancellation of one. Needs root (debootstrap), packer and qemu-system-x86_64.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
+import { cp, mkdtemp, readdir, readFile, rm, stat } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { fileURLToPath } from "node:url";
@@ -17,7 +17,7 @@ import type { PackerEvent } from "../../src/packer/machine-readable.js";
 import { withStagedDir } from "../../src/packer/staged-output.js";
 import { needTool } from "../support/tools.js";
 
-const TEMPLATE = fileURLToPath(new URL("../fixtures/packer/e2e-template", import.meta.url));
+const TEMPLATE_SOURCE = fileURLToPath(new URL("../fixtures/packer/e2e-template", import.meta.url));
 const MAKE_IMAGE = fileURLToPath(new URL("../fixtures/debian-base/make-image.sh", import.meta.url));
 
 const ready = needTool("packer") && needTool("qemu-system-x86_64") && needTool("debootstrap") && needTool("qemu-img");
@@ -35,9 +35,13 @@ describe.skipIf(!ready)("PackerClient end to end (real VM, TCG)", () => {
   let base: { image: string; sha256: string };
   let client: PackerClient;
   let accel: QemuAcceleration;
+  /** A copy of the template: Packer 1.6 writes packer_cache/ into the directory it builds. */
+  let TEMPLATE: string;
 
   beforeAll(async () => {
     scratch = await mkdtemp(join(tmpdir(), "homelab-e2e-packer-"));
+    TEMPLATE = join(scratch, "bundle");
+    await cp(TEMPLATE_SOURCE, TEMPLATE, { recursive: true });
     const started = Date.now();
     const out = execFileSync("bash", [MAKE_IMAGE], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
     const kv = Object.fromEntries(out.trim().split("\n").map((l) => l.split("=", 2) as [string, string]));
