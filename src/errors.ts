@@ -3,11 +3,11 @@
  * 2 = bad usage or bad input (the user must change something), 1 = the job itself failed.
  */
 export class HomelabError extends Error {
-  readonly exitCode: 1 | 2;
+  readonly exitCode: 1 | 2 | 130;
   /** Extra lines printed under the message (one problem per line). */
   readonly details: readonly string[];
 
-  constructor(message: string, opts: { exitCode?: 1 | 2; details?: readonly string[]; cause?: unknown } = {}) {
+  constructor(message: string, opts: { exitCode?: 1 | 2 | 130; details?: readonly string[]; cause?: unknown } = {}) {
     super(message, opts.cause === undefined ? undefined : { cause: opts.cause });
     this.name = new.target.name;
     this.exitCode = opts.exitCode ?? 1;
@@ -26,5 +26,15 @@ export class InputError extends HomelabError {
 export class JobError extends HomelabError {
   constructor(message: string, opts: { details?: readonly string[]; cause?: unknown } = {}) {
     super(message, { ...opts, exitCode: 1 });
+  }
+}
+
+/**
+ * The user interrupted the job (SIGINT/SIGTERM) and it stopped cleanly. Exit code 130, what a
+ * shell reports for a command ended by Ctrl-C, so scripts can tell "cancelled" from "failed".
+ */
+export class CancelledError extends HomelabError {
+  constructor(message: string, opts: { details?: readonly string[]; cause?: unknown } = {}) {
+    super(message, { ...opts, exitCode: 130 });
   }
 }
