@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { InputError } from "../errors.js";
 import { DEFAULT_CONFIG_FILE } from "./options.js";
 
 export const DEFAULT_BUNDLE_DIR = "homelab-bundle";
@@ -18,17 +19,24 @@ export function register(program: Command): void {
     )
     .option("--no-version-check", "do not warn about pins that drift behind upstream (also HOMELAB_NO_VERSION_CHECK=1)")
     .action(async (opts: { config?: string; out: string; packerVersion?: string; versionCheck: boolean }) => {
-      const [{ resolveConfig }, { generate }, { detectPackerVersion }] = await Promise.all([
-        import("../config/source.js"),
-        import("../generate.js"),
-        import("../packer/packer-version.js"),
-      ]);
+      if (opts.packerVersion !== undefined && !/^v?\d+\.\d+\.\d+\S*$/.test(opts.packerVersion)) {
+        throw new InputError(`--packer-version: expected a version like 1.6.6, got ${JSON.stringify(opts.packerVersion)}`);
+      }
+      // Render for the installed Packer (asked while the config loads); without one, for a
+      // current Packer (plugins pinned).
+      const detected =
+        opts.packerVersion === undefined
+          ? import("../packer/locate.js").then(({ findPacker, queryPackerVersion }) =>
+              findPacker().then(queryPackerVersion, () => undefined),
+            )
+          : Promise.resolve(undefined);
+      const [{ resolveConfig }, { generate }] = await Promise.all([import("../config/source.js"), import("../generate.js")]);
       const { config, origin } = await resolveConfig(opts.config, DEFAULT_CONFIG_FILE);
       // The drift check is cache-first and time-boxed; it runs beside generation, never fails it.
       const warnings = opts.versionCheck
         ? import("../versions/warnings.js").then(({ driftWarnings }) => driftWarnings(config))
         : Promise.resolve([]);
-      const packerVersion = opts.packerVersion ?? (await detectPackerVersion());
+      const packerVersion = opts.packerVersion ?? (await detected)?.version?.text;
       const result = await generate(config, {
         outDir: opts.out,
         ...(packerVersion === undefined ? {} : { packerVersion }),

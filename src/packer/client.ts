@@ -4,18 +4,12 @@ import { execa } from "execa";
 import { InputError, JobError } from "../errors.js";
 import { selectionArgs } from "./args.js";
 import { runPackerBuild, type BuildOptions, type BuildResult } from "./build-run.js";
-import { findPacker } from "./locate.js";
-import { atLeast, parsePackerVersion, type SemVer } from "./version.js";
+import { findPacker, packerEnv, queryPackerVersion } from "./locate.js";
+import { supportsPlugins, type SemVer } from "./version.js";
 
 export type { BuildOptions, BuildResult } from "./build-run.js";
 
-/**
- * The environment every packer call gets: no update check (it would reach the internet), and no
- * colour codes in text we parse or quote.
- */
-export function packerEnv(extra: NodeJS.ProcessEnv = {}): NodeJS.ProcessEnv {
-  return { CHECKPOINT_DISABLE: "1", PACKER_NO_COLOR: "1", ...extra };
-}
+export { packerEnv };
 
 /** Strips HCL comments so a commented-out block does not count. Strings are left alone. */
 function withoutComments(hcl: string): string {
@@ -42,11 +36,10 @@ export class PackerClient {
   /** Finds packer (HOMELAB_PACKER, else PATH) and reads its version. */
   static async locate(env: NodeJS.ProcessEnv = process.env): Promise<PackerClient> {
     const binary = await findPacker(env);
-    const result = await execa(binary, ["version"], { env: packerEnv(), reject: false, stdin: "ignore", timeout: 30_000 });
-    const version = parsePackerVersion(result.stdout);
-    if (result.failed || !version) {
+    const { version, output } = await queryPackerVersion(binary);
+    if (!version) {
       throw new JobError(`could not read the version of ${binary}`, {
-        details: [`\`${binary} version\` printed: ${(result.stdout || result.stderr || result.shortMessage || "").trim().slice(0, 300)}`],
+        details: [`\`${binary} version\` printed: ${output.trim().slice(0, 300)}`],
       });
     }
     return new PackerClient(binary, version);
@@ -58,7 +51,7 @@ export class PackerClient {
    */
   async init(bundleDir: string): Promise<"ran" | "not-needed"> {
     if (!(await bundleRequiresPlugins(bundleDir))) return "not-needed";
-    if (!atLeast(this.version, 1, 7)) {
+    if (!supportsPlugins(this.version)) {
       throw new InputError(`${bundleDir} declares required_plugins, which needs packer >= 1.7; ${this.binary} is ${this.version.text}`, {
         details: ["install a newer packer (or set HOMELAB_PACKER to one)"],
       });

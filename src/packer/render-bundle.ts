@@ -1,10 +1,8 @@
 import { createHash } from "node:crypto";
 import type { BundleFile, PackerBundle, PostProcessor, Provisioner, Source } from "./bundle.js";
 import { ref, type HclValue } from "./hcl-value.js";
-import { optionEntries, quote, renderAttributes, renderBlock } from "./hcl-render.js";
-
-/** Packer versions from which `required_plugins` and `packer init` exist. */
-const PLUGINS_SINCE = [1, 7, 0] as const;
+import { optionEntries, renderAttributes, renderBlock } from "./hcl-render.js";
+import { parseVersionText, PLUGINS_SINCE, supportsPlugins } from "./version.js";
 
 export interface RenderOptions {
   /**
@@ -29,7 +27,7 @@ export function renderBundle(bundle: PackerBundle, options: RenderOptions = {}):
   const files = new Map<string, BundleFile>();
   const text = (content: string): BundleFile => ({ content: `${content}\n`, mode: 0o644 });
 
-  if (bundle.requiredPlugins.size > 0 && supportsPlugins(options.packerVersion)) {
+  if (bundle.requiredPlugins.size > 0 && rendersPlugins(options.packerVersion)) {
     files.set("packer.pkr.hcl", text(renderPackerBlock(bundle)));
   }
   files.set("variables.pkr.hcl", text(renderVariables(bundle)));
@@ -43,14 +41,11 @@ export function renderBundle(bundle: PackerBundle, options: RenderOptions = {}):
   return { files, hash: hashFiles(files) };
 }
 
-export function supportsPlugins(version: string | undefined): boolean {
+function rendersPlugins(version: string | undefined): boolean {
   if (version === undefined) return true;
-  const parts = version.replace(/^v/, "").split(".").map((n) => Number.parseInt(n, 10));
-  for (let i = 0; i < 3; i++) {
-    const a = parts[i] ?? 0;
-    if (a !== PLUGINS_SINCE[i]) return a > PLUGINS_SINCE[i]!;
-  }
-  return true;
+  const parsed = parseVersionText(version);
+  if (parsed === undefined) throw new Error(`not a Packer version: ${JSON.stringify(version)}`);
+  return supportsPlugins(parsed);
 }
 
 function renderPackerBlock(bundle: PackerBundle): string {
@@ -58,7 +53,7 @@ function renderPackerBlock(bundle: PackerBundle): string {
   const body = plugins
     .map((p) => renderAttributes([[p.name, { version: p.version, source: p.source }]], 2))
     .join("\n");
-  const requiredVersion = renderAttributes([["required_version", `>= ${PLUGINS_SINCE.join(".")}`]], 1);
+  const requiredVersion = renderAttributes([["required_version", `>= ${Object.values(PLUGINS_SINCE).join(".")}`]], 1);
   return renderBlock("packer", [], `${requiredVersion}\n${renderBlock("required_plugins", [], body, 1)}`);
 }
 
@@ -116,4 +111,3 @@ function hashFiles(files: Map<string, BundleFile>): string {
   return hash.digest("hex");
 }
 
-export { quote };

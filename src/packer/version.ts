@@ -24,3 +24,15 @@ export function compareVersions(a: SemVer, b: Pick<SemVer, "major" | "minor" | "
 export function atLeast(v: SemVer, major: number, minor: number, patch = 0): boolean {
   return compareVersions(v, { major, minor, patch }) >= 0;
 }
+
+/** A bare version string (`1.6.6`, `v1.11.2`, `1.9.0-dev`), as users pass with --packer-version. */
+export function parseVersionText(text: string): SemVer | undefined {
+  return parsePackerVersion(`Packer v${text.replace(/^v/, "")}`);
+}
+
+/** `required_plugins` and `packer init` exist from this Packer on; older ones build plugins in. */
+export const PLUGINS_SINCE = { major: 1, minor: 7, patch: 0 } as const;
+
+export function supportsPlugins(v: SemVer): boolean {
+  return atLeast(v, PLUGINS_SINCE.major, PLUGINS_SINCE.minor, PLUGINS_SINCE.patch);
+}
