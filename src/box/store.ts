@@ -9,7 +9,7 @@ import { emptyCatalog, findProvider, parseCatalog, removeProviders, serializeCat
 import { BoxInspector } from "./inspect.js";
 import { processExists, withLock } from "./lock.js";
 import { formatBoxRef, isBoxName, isOrg, parseArchitecture, type Architecture, type BoxRef, type BoxSelector } from "./names.js";
-import { syncDir, writeFileAtomic } from "./atomic-file.js";
+import { syncDir, writeFileAtomic } from "../fs/atomic-write.js";
 
 export interface Progress {
   readonly bytes: number;

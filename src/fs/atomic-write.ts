@@ -33,16 +33,18 @@ export async function writeFileAtomic(path: string, data: string | Uint8Array): 
   await syncDir(dir);
 }
 
-async function syncDir(dir: string): Promise<void> {
-  // Makes the rename itself durable. Some filesystems refuse to fsync a directory: not fatal.
+/**
+ * fsyncs a directory so a rename inside it survives a crash. Filesystems that cannot fsync a
+ * directory at all answer EINVAL/ENOTSUP/EISDIR: nothing more can be done there, so that is not
+ * an error; a real I/O error is.
+ */
+export async function syncDir(dir: string): Promise<void> {
+  const handle = await open(dir, "r");
   try {
-    const handle = await open(dir, "r");
-    try {
-      await handle.sync();
-    } finally {
-      await handle.close();
-    }
-  } catch {
-    /* best effort */
+    await handle.sync();
+  } catch (err) {
+    if (!["EINVAL", "ENOTSUP", "EISDIR"].includes((err as NodeJS.ErrnoException).code ?? "")) throw err;
+  } finally {
+    await handle.close();
   }
 }
