@@ -7,20 +7,11 @@ import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { InputError, JobError } from "../errors.js";
 import { parseCatalog, type Catalog } from "./catalog.js";
-import { type Architecture, type BoxRef, type BoxSelector } from "./names.js";
-import { ConflictError, NotFoundError, type Progress, type PublishResult } from "./store.js";
+import { type BoxRef, type BoxSelector } from "./names.js";
+import { ConflictError, NotFoundError, type PublishRequest, type PublishResult } from "./store.js";
 
-export interface RemotePublish {
-  readonly file: string;
-  readonly box: BoxRef;
-  readonly version: string;
-  readonly provider?: string;
-  readonly architecture?: Architecture;
-  readonly force?: boolean;
-  readonly defaultArchitecture?: boolean;
-  readonly onProgress?: (p: Progress) => void;
-  readonly signal?: AbortSignal;
-}
+/** What a remote publish takes: the store's request, reading from a file instead of a stream. */
+export type RemotePublish = Omit<PublishRequest, "label" | "total"> & { readonly file: string };
 
 /**
  * A registry reached over HTTP (`homelab box serve` elsewhere). Uploads stream the file with
