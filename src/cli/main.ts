@@ -11,6 +11,7 @@ const COMMAND_MODULES: ReadonlyArray<() => Promise<{ register(program: Command):
   () => import("./init.js"),
   () => import("./validate.js"),
   () => import("./generate.js"),
+  () => import("./build.js"),
   () => import("./schema.js"),
   () => import("./versions.js"),
   () => import("./box.js"),

@@ -11,6 +11,9 @@ export const DEFAULTS = {
     version: "3.24.2",
     mirror: "https://dl-cdn.alpinelinux.org/alpine",
   },
+  debian: {
+    mirror: "http://deb.debian.org/debian",
+  },
   k8s: {
     // Kubernetes 1.35-1.37 are the supported minors in Nov 2026. 1.36 is k3s's stable channel
     // and the minor aports carries for 3.24 (community/kubernetes 1.36.x, community/k3s

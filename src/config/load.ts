@@ -1,11 +1,11 @@
 import { readFile } from "node:fs/promises";
-import { basename } from "node:path";
+import { basename, dirname, resolve as resolvePath } from "node:path";
 import { LineCounter, parseDocument } from "yaml";
 import type { z } from "zod";
 import { InputError } from "../errors.js";
 import { DEFAULTS, KNOWN_ALPINE_ISO_SHA256, PAUSE_IMAGE_BY_MINOR } from "./defaults.js";
 import { didYouMean } from "./did-you-mean.js";
-import { configSchema, type Config } from "./schema.js";
+import { archOf, configSchema, type Config } from "./schema.js";
 import { SourceMap } from "./source-map.js";
 
 /** One problem in a config file, already located. */
@@ -64,14 +64,26 @@ export function parseConfig(text: string, file = "homelab.yaml"): Config {
   if (!result.success) {
     throw new ConfigError(display, sortProblems(result.error.issues.flatMap((i) => describeIssue(i, map))));
   }
-  return resolve(result.data, map, display);
+  return resolve(result.data, map, display, { hasAlpine: hasKey(data, "alpine"), baseDir: dirname(resolvePath(file)) });
 }
 
 /** Fills in what depends on other fields: the ISO checksum and the Kubernetes version. */
-function resolve(parsed: z.output<typeof configSchema>, map: SourceMap, file: string): Config {
-  const { alpine, k8s, ...rest } = parsed;
+function resolve(
+  parsed: z.output<typeof configSchema>,
+  map: SourceMap,
+  file: string,
+  source: { hasAlpine: boolean; baseDir: string },
+): Config {
+  const { alpine, k8s, base, ...rest } = parsed;
+  const family = parsed.debian === undefined ? "alpine" : "debian";
+  if (family === "debian" && source.hasAlpine) {
+    throw new ConfigError(file, [
+      { ...map.locate(["debian"]), path: "debian", message: "expected either an alpine or a debian section, got both" },
+    ]);
+  }
   const known = KNOWN_ALPINE_ISO_SHA256[`${alpine.version}/${alpine.arch}`];
-  const isoChecksum = alpine.isoChecksum ?? (known === undefined ? undefined : `sha256:${known}`);
+  // The Alpine pin only needs a checksum when Alpine is what gets installed.
+  const isoChecksum = alpine.isoChecksum ?? (known === undefined ? undefined : `sha256:${known}`) ?? (family === "debian" ? "" : undefined);
   if (isoChecksum === undefined) {
     const pos = map.locate(["alpine", "version"]);
     throw new ConfigError(file, [
@@ -84,7 +96,12 @@ function resolve(parsed: z.output<typeof configSchema>, map: SourceMap, file: st
       },
     ]);
   }
-  const config: Config = { ...rest, alpine: { ...alpine, isoChecksum } };
+  const config: Config = { ...rest, family, alpine: { ...alpine, isoChecksum } };
+  if (base !== undefined) {
+    // A relative image path is relative to homelab.yaml, not to wherever homelab runs.
+    const image = /^https?:\/\//.test(base.image) ? base.image : resolvePath(source.baseDir, base.image);
+    config.base = { ...base, image };
+  }
   if (k8s !== undefined) {
     config.k8s = { distribution: k8s.distribution, bake: k8s.bake, version: k8s.version ?? DEFAULTS.k8s[k8s.distribution] };
   }
@@ -96,11 +113,26 @@ function resolve(parsed: z.output<typeof configSchema>, map: SourceMap, file: st
 /** Rules that span fields and need the resolved values. */
 function crossCheck(config: Config, map: SourceMap): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
-  if (config.alpine.arch === "aarch64" && config.providers.includes("virtualbox")) {
+  if (config.base !== undefined && config.providers.includes("virtualbox")) {
     problems.push({
       ...map.locate(["providers"]),
       path: "providers",
-      message: "expected libvirt only for alpine.arch aarch64 (VirtualBox cannot run aarch64 guests), got virtualbox",
+      message: "expected libvirt only with base.image (a qcow2 image cannot be a VirtualBox source), got virtualbox",
+    });
+  }
+  if (config.family === "debian" && config.debian!.arch === "aarch64" && config.base === undefined) {
+    problems.push({
+      ...map.locate(["debian", "arch"]),
+      path: "base.image",
+      message:
+        "expected a base image for Debian on aarch64 (homelab has no arm64 installer ISO whose checksum it can vouch for): set base.image and base.checksum",
+    });
+  }
+  if (archOf(config) === "aarch64" && config.providers.includes("virtualbox")) {
+    problems.push({
+      ...map.locate(["providers"]),
+      path: "providers",
+      message: "expected libvirt only for arch aarch64 (VirtualBox cannot run aarch64 guests), got virtualbox",
     });
   }
   if (config.k8s?.distribution === "kubeadm") {
@@ -198,4 +230,8 @@ function unwrap(schema: unknown): unknown {
     s = (s.def.innerType ?? s.def.in) as typeof s;
   }
   return s;
+}
+
+function hasKey(data: unknown, key: string): boolean {
+  return typeof data === "object" && data !== null && Object.hasOwn(data, key);
 }

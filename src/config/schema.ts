@@ -25,6 +25,7 @@ export type Arch = (typeof ARCHES)[number];
 export type Distribution = (typeof DISTRIBUTIONS)[number];
 export type BakeMode = (typeof BAKE_MODES)[number];
 export type Provider = (typeof PROVIDERS)[number];
+export type Family = "alpine" | "debian";
 
 const alpineSchema = z
   .strictObject({
@@ -49,6 +50,40 @@ const alpineSchema = z
       .describe("Alpine mirror base URL (the directory holding v3.x/)."),
   })
   .describe("The Alpine Linux base.");
+
+const debianSchema = z
+  .strictObject({
+    release: z.literal("12").default("12").describe("Debian release: 12 (bookworm)."),
+    arch: z.enum(ARCHES).default("x86_64").describe("CPU architecture of the image."),
+    mirror: z
+      .string()
+      .regex(SAFE_URL, "an http(s) URL without spaces or quotes")
+      .default(DEFAULTS.debian.mirror)
+      .describe("Debian mirror the installer and the build use."),
+  })
+  .describe("A Debian base instead of Alpine (apt and systemd). Give either alpine or debian.");
+
+// A local path (absolute or relative to homelab.yaml) or an http(s) URL; no spaces or quotes.
+const IMAGE_SOURCE = /^(?:https?:\/\/[A-Za-z0-9.-]+(?::\d{1,5})?(?:\/[A-Za-z0-9._~%/+-]*)?|[A-Za-z0-9._~/+-]+)$/;
+const SSH_USER = /^[a-z_][a-z0-9_-]{0,31}$/;
+const SSH_PASSWORD = /^[A-Za-z0-9._+-]{1,64}$/;
+
+const baseSchema = z
+  .strictObject({
+    image: z
+      .string()
+      .regex(IMAGE_SOURCE, "a qcow2 path or http(s) URL without spaces or quotes")
+      .describe("Existing bootable disk image (qcow2) to build on instead of installing from the ISO."),
+    checksum: z.string().regex(SHA256, "sha256:<64 lowercase hex digits>").describe("sha256 of the image."),
+    ssh: z
+      .strictObject({
+        username: z.string().regex(SSH_USER, "a Unix user name").default("vagrant"),
+        password: z.string().regex(SSH_PASSWORD, "letters, digits and . _ + - (1 to 64)").default("vagrant"),
+      })
+      .prefault({})
+      .describe("How Packer logs in to the image during the build (the user needs passwordless sudo)."),
+  })
+  .describe("Bring your own base image (libvirt only).");
 
 const k8sSchema = z
   .strictObject({
@@ -114,6 +149,8 @@ export const configSchema = z
       .default(DEFAULTS.org)
       .describe("Box namespace: boxes are named <org>/alpine-<major.minor>-k8snode-<distribution>."),
     alpine: alpineSchema.prefault({}),
+    debian: debianSchema.optional(),
+    base: baseSchema.optional(),
     k8s: k8sSchema.optional(),
     providers: z
       .array(z.enum(PROVIDERS))
@@ -130,9 +167,19 @@ export type ConfigInput = z.input<typeof configSchema>;
 type ParsedConfig = z.output<typeof configSchema>;
 
 /** A validated config with every default applied and every version resolved. */
-export interface Config extends Omit<ParsedConfig, "k8s" | "alpine"> {
+export interface Config extends Omit<ParsedConfig, "k8s" | "alpine" | "base"> {
+  /** Which OS the image is: debian when the config has a debian section, else alpine. */
+  family: Family;
+  /** The Alpine pins (used when family is alpine). */
   alpine: ParsedConfig["alpine"] & { isoChecksum: string };
+  /** A bring-your-own base image; `image` is an absolute path or a URL after loading. */
+  base?: NonNullable<ParsedConfig["base"]>;
   k8s?: { distribution: Distribution; version: string; bake: BakeMode };
 }
 
-export const patterns = { ALPINE_VERSION, KUBEADM_VERSION, K3S_VERSION, SHA256, SEMVER, ORG, SAFE_URL };
+export const patterns = { IMAGE_SOURCE, ALPINE_VERSION, KUBEADM_VERSION, K3S_VERSION, SHA256, SEMVER, ORG, SAFE_URL };
+
+/** The guest architecture, whichever OS family the config describes. */
+export function archOf(config: Pick<Config, "family" | "alpine" | "debian">): Arch {
+  return config.family === "debian" ? config.debian!.arch : config.alpine.arch;
+}

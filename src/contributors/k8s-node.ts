@@ -1,5 +1,5 @@
 import { PAUSE_IMAGE_BY_MINOR } from "../config/defaults.js";
-import type { Config } from "../config/schema.js";
+import { archOf, type Config } from "../config/schema.js";
 import { ref } from "../packer/hcl-value.js";
 import type { Contributor } from "./contributor.js";
 import { addScriptStep } from "./script-step.js";
@@ -35,7 +35,7 @@ export const k8sNode: Contributor = {
   appliesTo: (config) => config.k8s !== undefined,
   contribute(bundle, config, context) {
     const k8s = config.k8s!;
-    const arch = config.alpine.arch;
+    const arch = archOf(config);
     bundle.addVariable("arch", { type: "string", description: "Guest CPU architecture." }, arch);
     bundle.addVariable(
       "k8s_bake",
@@ -43,8 +43,8 @@ export const k8sNode: Contributor = {
       k8s.bake,
     );
 
-    addScriptStep(bundle, context, { step: "k8s-kernel", contributor: NAME });
-    addScriptStep(bundle, context, { step: "k8s-swap", contributor: NAME });
+    addScriptStep(bundle, config, context, { step: "k8s-kernel", contributor: NAME });
+    addScriptStep(bundle, config, context, { step: "k8s-swap", contributor: NAME });
 
     if (k8s.distribution === "kubeadm") {
       bundle.addVariable("k8s_version", { type: "string", description: "Pinned Kubernetes version." }, k8s.version);
@@ -53,13 +53,13 @@ export const k8sNode: Contributor = {
         { type: "string", description: "Sandbox image kubeadm expects for this version." },
         pauseImageFor(k8s.version),
       );
-      addScriptStep(bundle, context, {
+      addScriptStep(bundle, config, context, {
         step: "k8s-containerd",
         contributor: NAME,
         env: { PAUSE_IMAGE: ref("var.pause_image") },
       });
       if (k8s.bake !== "none") {
-        addScriptStep(bundle, context, {
+        addScriptStep(bundle, config, context, {
           step: "k8s-kubeadm",
           contributor: NAME,
           timeout: DOWNLOAD_TIMEOUT,
@@ -74,7 +74,7 @@ export const k8sNode: Contributor = {
     } else {
       bundle.addVariable("k3s_version", { type: "string", description: "Pinned k3s version." }, k8s.version);
       // Runs for every bake: with bake none it only enables the cgroups service k3s needs.
-      addScriptStep(bundle, context, {
+      addScriptStep(bundle, config, context, {
         step: "k8s-k3s",
         contributor: NAME,
         timeout: DOWNLOAD_TIMEOUT,

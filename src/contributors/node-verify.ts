@@ -30,6 +30,6 @@ export const nodeVerify: Contributor = {
     } else {
       env.K3S_VERSION = ref("var.k3s_version");
     }
-    addScriptStep(bundle, context, { step: "node-verify", contributor: "node-verify", env });
+    addScriptStep(bundle, config, context, { step: "node-verify", contributor: "node-verify", env });
   },
 };

@@ -4,6 +4,9 @@ import { PackerBundle } from "../packer/bundle.js";
 import { packagedAssets } from "./assets.js";
 import type { ContributeContext, Contributor } from "./contributor.js";
 
+/** The Packer build's name; Packer prefixes builder names with it (`homelab.qemu.alpine`). */
+export const BUILD_NAME = "homelab";
+
 /**
  * Runs contributors in order over a fresh bundle. Orders must be unique: a tie would make the
  * result depend on registration order, which is exactly what explicit orders exist to prevent.
@@ -14,7 +17,7 @@ export function buildBundle(
   context: ContributeContext = packagedAssets,
 ): PackerBundle {
   const sorted = sortContributors(contributors);
-  const bundle = new PackerBundle("homelab");
+  const bundle = new PackerBundle(BUILD_NAME);
   for (const contributor of sorted) {
     if (!contributor.appliesTo(config)) continue;
     try {

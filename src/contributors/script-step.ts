@@ -1,6 +1,7 @@
 import type { PackerBundle } from "../packer/bundle.js";
 import { template, type HclRef } from "../packer/hcl-value.js";
-import { ROOT_EXECUTE_COMMAND } from "./alpine-base.js";
+import type { Config } from "../config/schema.js";
+import { communicatorFor } from "./communicator.js";
 import type { ContributeContext } from "./contributor.js";
 
 export interface ScriptStep {
@@ -19,9 +20,11 @@ export interface ScriptStep {
  * receives only the variables it reads. Values reach the script through Packer's
  * environment_vars, which Packer single-quotes for the shell: nothing is spliced into code.
  */
-export function addScriptStep(bundle: PackerBundle, context: ContributeContext, s: ScriptStep): void {
+export function addScriptStep(bundle: PackerBundle, config: Config, context: ContributeContext, s: ScriptStep): void {
   const path = `scripts/${s.step}.sh`;
-  bundle.addFile(path, { content: context.asset(path), mode: 0o755 });
+  // Each family has its own scripts with the same names and environment contract.
+  const asset = config.family === "debian" ? `scripts/debian/${s.step}.sh` : path;
+  bundle.addFile(path, { content: context.asset(asset), mode: 0o755 });
   const env = Object.entries(s.env ?? {}).map(([name, value]) => template(`${name}=`, value));
   bundle.addProvisioner({
     step: s.step,
@@ -30,7 +33,7 @@ export function addScriptStep(bundle: PackerBundle, context: ContributeContext, 
     options: {
       scripts: [path],
       ...(env.length > 0 ? { environment_vars: env } : {}),
-      execute_command: ROOT_EXECUTE_COMMAND,
+      execute_command: communicatorFor(config).executeCommand,
       ...(s.timeout === undefined ? {} : { timeout: s.timeout }),
     },
   });

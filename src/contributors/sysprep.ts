@@ -6,7 +6,7 @@ export const sysprep: Contributor = {
   name: "sysprep",
   order: 90,
   appliesTo: () => true,
-  contribute(bundle, _config, context) {
-    addScriptStep(bundle, context, { step: "sysprep", contributor: "sysprep" });
+  contribute(bundle, config, context) {
+    addScriptStep(bundle, config, context, { step: "sysprep", contributor: "sysprep" });
   },
 };

@@ -100,7 +100,7 @@ export type Provisioner =
 
 export interface VagrantPostProcessorOptions {
   output?: Val<string>;
-  compression_level?: number;
+  compression_level?: Val<number>;
   keep_input_artifact?: boolean;
   provider_override?: "libvirt" | "virtualbox";
 }

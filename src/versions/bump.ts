@@ -38,7 +38,7 @@ export interface BumpResult extends BumpPlan {
  */
 export async function planBump(config: Config, upstream: Upstream, mode: BumpMode): Promise<BumpPlan> {
   const plan: BumpPlan = { changes: [], skipped: [] };
-  const tasks: Promise<void>[] = [planAlpine(config, upstream, mode, plan)];
+  const tasks: Promise<void>[] = config.family === "alpine" ? [planAlpine(config, upstream, mode, plan)] : [];
   if (config.k8s) tasks.push(planKubernetes(config.k8s.distribution, config.k8s.version, upstream, mode, plan));
   await Promise.all(tasks);
   plan.changes.sort((a, b) => a.pin.localeCompare(b.pin));

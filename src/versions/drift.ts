@@ -43,7 +43,8 @@ export function needsAttention(report: DriftReport): boolean {
 
 export async function checkVersions(config: Config, upstream: Upstream, today: Date = new Date()): Promise<DriftReport> {
   const report: DriftReport = { pins: [], problems: [], notes: [] };
-  const checks: Promise<void>[] = [checkAlpine(config, upstream, today, report)];
+  // The Alpine pin only matters when Alpine is what gets installed (Debian 12 has no pin here).
+  const checks: Promise<void>[] = config.family === "alpine" ? [checkAlpine(config, upstream, today, report)] : [];
   if (config.k8s?.distribution === "kubeadm") checks.push(checkKubeadm(config.k8s.version, upstream, report));
   if (config.k8s?.distribution === "k3s") checks.push(checkK3s(config.k8s.version, upstream, report));
   await Promise.all(checks);

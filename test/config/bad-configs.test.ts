@@ -47,6 +47,14 @@ const CORPUS: Array<{ name: string; yaml: string; where: string; says?: RegExp }
   { name: "disk too small", yaml: "vm:\n  diskSizeMiB: 4096\n", where: "2:16: vm.diskSizeMiB", says: /at least 20480/ },
   { name: "fractional cpus", yaml: "vm:\n  cpus: 1.5\n", where: "2:9: vm.cpus" },
   { name: "memory as string", yaml: "vm:\n  memoryMiB: 2G\n", where: "2:14: vm.memoryMiB" },
+  { name: "alpine and debian together", yaml: "alpine: {version: 3.24.2}\ndebian: {}\n", where: "2:9: debian", says: /either an alpine or a debian section/ },
+  { name: "unknown Debian release", yaml: "debian:\n  release: '11'\n", where: "2:12: debian.release" },
+  { name: "Debian arm64 without a base image", yaml: "debian:\n  arch: aarch64\n", where: "2:9: base.image", says: /no arm64 installer ISO/ },
+  { name: "base image with VirtualBox", yaml: "base:\n  image: /img/base.qcow2\n  checksum: sha256:" + "a".repeat(64) + "\nproviders: [virtualbox]\n", where: "4:12: providers" },
+  { name: "base image without checksum", yaml: "base:\n  image: /img/base.qcow2\n", where: "2:3: base.checksum", says: /field is missing/ },
+  { name: "base image path with a space", yaml: "base:\n  image: '/img/my base.qcow2'\n  checksum: sha256:" + "a".repeat(64) + "\n", where: "2:10: base.image" },
+  { name: "ssh password with a quote", yaml: "base:\n  image: /b.qcow2\n  checksum: sha256:" + "a".repeat(64) + "\n  ssh: {password: \"pa'ss\"}\n", where: "4:19: base.ssh.password" },
+  { name: "ssh user with ${", yaml: "base:\n  image: /b.qcow2\n  checksum: sha256:" + "a".repeat(64) + "\n  ssh:\n    username: a${b}\n", where: "5:15: base.ssh.username" },
   { name: "box version not semver", yaml: "box:\n  version: v1\n", where: "2:12: box.version" },
 ];
 

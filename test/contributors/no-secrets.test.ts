@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { BOOT_COMMAND } from "../../src/contributors/alpine-base.js";
+import { BOOT_COMMAND } from "../../src/contributors/alpine-install.js";
 import { renderConfig } from "../../src/generate.js";
 import { FLAVOURS, flavour } from "../support/configs.js";
 import { needTool } from "../support/tools.js";
@@ -28,7 +28,8 @@ describe.skipIf(!needTool("vagrant"))("the bundle carries no secret but the docu
   const known = [...vagrantInsecurePublicKeys(), NEWER_VAGRANT_ED25519];
 
   it.each(Object.keys(FLAVOURS))("%s", (name) => {
-    const rendered = renderConfig(flavour(name));
+    const config = flavour(name);
+    const rendered = renderConfig(config);
     const all = [...rendered.files].map(([path, f]) => ({ path, text: String(f.content) }));
     const text = all.map((f) => f.text).join("\n");
 
@@ -39,11 +40,18 @@ describe.skipIf(!needTool("vagrant"))("the bundle carries no secret but the docu
     expect(keys.length).toBeGreaterThan(0);
     for (const key of keys) expect(known).toContain(key);
     // The only password is "vagrant": in the communicator and where install.sh sets it.
-    const passwords = [...text.matchAll(/(?:ssh_password\s*=\s*"([^"]*)"|(?:root|vagrant):([^\s"'|]+)\s*\|\s*(?:chroot \S+ )?chpasswd)/g)].map(
-      (m) => m[1] ?? m[2],
-    );
+    const passwords = [
+      ...text.matchAll(
+        /(?:ssh_password\s*=\s*"([^"]*)"|(?:root|vagrant):([^\s"'|]+)\s*\|\s*(?:chroot \S+ )?chpasswd|passwd\/\S*password(?:-again)? password (\S+))/g,
+      ),
+    ].map((m) => m[1] ?? m[2] ?? m[3]);
     expect(passwords.length).toBeGreaterThan(0);
-    expect(new Set(passwords)).toEqual(new Set(["vagrant"]));
+    // Besides the Vagrant default, only the login the user gave for their own base image.
+    const allowed = new Set(["vagrant", ...(config.base ? [config.base.ssh.password] : [])]);
+    for (const p of passwords) expect(allowed).toContain(p);
+    // The Debian preseed never gives root a password.
+    expect(text).not.toMatch(/passwd\/root-password(?:-again)? password \S/);
+    if (!rendered.files.has("http/answers")) return;
     // The answer file sets no password, user or key of its own.
     const answers = rendered.files.get("http/answers")!.content.toString();
     expect(answers).toMatch(/^USEROPTS="none"$/m);

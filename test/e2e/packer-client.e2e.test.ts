@@ -15,20 +15,12 @@ import { CancelRequest, cancelOnSignals } from "../../src/packer/cancel.js";
 import { PackerClient } from "../../src/packer/client.js";
 import type { PackerEvent } from "../../src/packer/machine-readable.js";
 import { withStagedDir } from "../../src/packer/staged-output.js";
+import { debianBaseImage, qemuProcesses } from "../support/e2e.js";
 import { needTool } from "../support/tools.js";
 
 const TEMPLATE_SOURCE = fileURLToPath(new URL("../fixtures/packer/e2e-template", import.meta.url));
-const MAKE_IMAGE = fileURLToPath(new URL("../fixtures/debian-base/make-image.sh", import.meta.url));
 
 const ready = needTool("packer") && needTool("qemu-system-x86_64") && needTool("debootstrap") && needTool("qemu-img");
-
-function qemuProcesses(vmName: string): string[] {
-  try {
-    return execFileSync("pgrep", ["-af", `qemu-system.*${vmName}`], { encoding: "utf8" }).split("\n").filter((l) => l.trim() !== "" && !l.includes("pgrep"));
-  } catch {
-    return [];
-  }
-}
 
 describe.skipIf(!ready)("PackerClient end to end (real VM, TCG)", () => {
   let scratch: string;
@@ -43,9 +35,7 @@ describe.skipIf(!ready)("PackerClient end to end (real VM, TCG)", () => {
     TEMPLATE = join(scratch, "bundle");
     await cp(TEMPLATE_SOURCE, TEMPLATE, { recursive: true });
     const started = Date.now();
-    const out = execFileSync("bash", [MAKE_IMAGE], { encoding: "utf8", stdio: ["ignore", "pipe", "inherit"] });
-    const kv = Object.fromEntries(out.trim().split("\n").map((l) => l.split("=", 2) as [string, string]));
-    base = { image: kv.image as string, sha256: kv.sha256 as string };
+    base = debianBaseImage();
     console.log(`[e2e] base image ready in ${((Date.now() - started) / 1000).toFixed(1)} s: ${base.image}`);
     client = await PackerClient.locate();
     accel = await chooseAcceleration("auto");
