@@ -156,7 +156,8 @@ export const DEBIAN_BASE_FILES: Record<string, string | { content: string; mode:
   "/etc/passwd": "root:x:0:0:root:/root:/bin/bash\n",
   "/etc/group": "root:x:0:\n",
   "/usr/lib/systemd/system/ssh.service": "[Unit]\nDescription=OpenBSD Secure Shell server\n",
-  "/usr/bin/visudo": { content: "#!/deb/sh\nexit 0\n", mode: 0o755 },
+  // sudo is installed (Debian cloud images have it); a test removes it for a debootstrap minbase.
+  "/usr/bin/sudo": { content: "#!/deb/sh\nexec \"$@\"\n", mode: 0o755 },
 };
 
 /** A fake kubeadm executable: answers version and image queries, "pulls" through crictl's state. */

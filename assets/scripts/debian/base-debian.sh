@@ -20,7 +20,7 @@ write_file() {
 export DEBIAN_FRONTEND=noninteractive
 
 # Vagrant runs everything through sudo; a debootstrap minbase image does not have it.
-if ! command -v visudo >/dev/null 2>&1; then
+if ! command -v sudo >/dev/null 2>&1; then
 	apt-get update
 	apt-get install -y --no-install-recommends sudo
 fi
