@@ -17,10 +17,12 @@
  *   `config dump` prints /etc/containerd/config.toml, rejecting a table defined twice as the
  *   TOML parser does, after the sed script /.shim/dump.sed if a test wants a setting "not to take".
  * - ctr version: succeeds when containerd is active. crictl: images in /.shim/images.
+ * - modprobe M: marks the module loaded (/sys/module/M); sysctl -p FILE: writes FILE's values
+ *   into /proc/sys, so node-verify.sh sees what the kernel script did.
  * - fstrim: succeeds unless /.shim/fstrim-unsupported exists. visudo fails if /.shim/visudo-fail.
  * - dd: writes 1 MiB then stops with ENOSPC, like a zero fill of a full disk.
  * - useradd appends to /etc/passwd and creates the home; chpasswd records its input.
- * Everything else (modprobe, sysctl, mount, chown, ssh-keygen) only logs.
+ * Everything else (mount, chown, ssh-keygen) only logs.
  */
 export const DEBIAN_SHIMS: Record<string, string> = {
   "apt-get": `
@@ -144,8 +146,12 @@ echo "$name:x:1000:" >>/etc/group
 mkdir -p "$home"`,
 
   chpasswd: `cat >>"$STATE/chpasswd"`,
-  modprobe: "exit 0",
-  sysctl: "exit 0",
+  modprobe: `mkdir -p "/sys/module/$1"`,
+  sysctl: `
+[ "$1" = -p ] || { echo "sysctl shim: unsupported: $*" >&2; exit 99; }
+grep -E '^[a-z]' "$2" | while IFS='= ' read -r key value; do
+  path="/proc/sys/$(printf '%s' "$key" | tr . /)"; mkdir -p "\${path%/*}"; echo "$value" >"$path"; echo "$key = $value"
+done`,
   mount: "exit 0",
   chown: "exit 0",
   "ssh-keygen": "exit 0",
