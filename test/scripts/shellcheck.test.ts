@@ -18,6 +18,10 @@ describe.skipIf(!needTool("shellcheck"))("assets/scripts under shellcheck -s sh"
     expect(scripts.map((s) => relative(SCRIPTS_DIR, s)).sort()).toEqual(
       expect.arrayContaining(["base-alpine.sh", "k8s-containerd.sh", "k8s-k3s.sh", "k8s-kernel.sh", "k8s-kubeadm.sh", "k8s-swap.sh", "node-verify.sh", "sysprep.sh"]),
     );
+    // The Debian twins (run by dash as sh): same step names.
+    expect(scripts.map((s) => relative(SCRIPTS_DIR, s)).sort()).toEqual(
+      expect.arrayContaining(["base-debian.sh", "k8s-containerd.sh", "k8s-k3s.sh", "k8s-kernel.sh", "k8s-kubeadm.sh", "k8s-swap.sh", "node-verify.sh", "sysprep.sh"].map((n) => `debian/${n}`)),
+    );
   });
 
   it.each(scripts.map((s) => [relative(SCRIPTS_DIR, s), s]))("%s is clean", (_name, path) => {

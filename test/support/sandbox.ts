@@ -1,5 +1,5 @@
 /**
- * Runs the real in-VM shell scripts against a throw-away root directory, as Alpine would.
+ * Runs the real in-VM shell scripts against a throw-away root directory, as Alpine (or Debian) would.
  *
  * The root is a temporary directory mounted as `/` by bubblewrap, so a script sees only that tree:
  * it writes its files there and the test reads them back. The userland is BusyBox (the static
@@ -8,6 +8,12 @@
  * before BusyBox: each one appends its name and arguments to a call log, then runs a small sh body
  * (see alpine-shims.ts) that may keep state under /.shim. Network is the host's: scripts download
  * from a local HTTP server on 127.0.0.1 with the real BusyBox wget.
+ *
+ * With `userland: "debian"` the userland is the host's Debian tools instead (dash as sh, GNU
+ * coreutils, mawk as awk, curl ...: an allow-list copied once per test process, mounted read-only
+ * at /deb), so the Debian scripts run under the same shell and tools as on Debian 12. Only the
+ * host's multiarch library directory is mounted, which keeps /usr/lib of the root writable (Debian
+ * packages install there, e.g. /usr/lib/cni).
  *
  *   const sb = await Sandbox.create({ files: { "/etc/fstab": "..." }, shims: alpineShims() });
  *   const r = await sb.run("k8s-swap.sh", { });
@@ -27,7 +33,25 @@ const BB_DIR = "/bb";
 const SHIM_DIR = "/shims";
 export const STATE_DIR = "/.shim";
 export const CALL_LOG = `${STATE_DIR}/calls.log`;
-const SANDBOX_PATH = `${SHIM_DIR}:${BB_DIR}:/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin`;
+const DEB_DIR = "/deb";
+const SYSTEM_PATH = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+export type Userland = "busybox" | "debian";
+const USERLAND_DIR: Record<Userland, string> = { busybox: BB_DIR, debian: DEB_DIR };
+
+/**
+ * The Debian tools the scripts may use without a shim. Anything else is "not found", as on a
+ * minimal Debian: a script that needs more must install it (apt-get) or the test must shim it.
+ * Host tools that touch the machine (apt-get, systemctl, mount ...) are never on this list.
+ */
+const DEBIAN_TOOLS: Record<string, string> = {
+  sh: "dash", dash: "dash", awk: "mawk", mawk: "mawk",
+  ...Object.fromEntries(
+    ["cat", "chmod", "cp", "mv", "mkdir", "rm", "rmdir", "ln", "ls", "touch", "wc", "tr", "sort", "head", "tail", "cut",
+      "basename", "dirname", "mktemp", "sha256sum", "id", "sleep", "sync", "env", "true", "false", "printf", "stat",
+      "readlink", "grep", "sed", "find", "xargs", "tar", "gzip", "curl", "diff", "cmp"].map((t) => [t, t]),
+  ),
+};
 
 export type FileSpec = string | Buffer | { content: string | Buffer; mode?: number };
 
@@ -36,6 +60,8 @@ export interface SandboxOptions {
   files?: Record<string, FileSpec>;
   /** Shim name → sh body run after the call is logged ("$@" are the arguments, $STATE the state dir). */
   shims?: Record<string, string>;
+  /** Whose userland the scripts see (default BusyBox, as on Alpine). */
+  userland?: Userland;
 }
 
 export interface RunResult {
@@ -63,12 +89,35 @@ function busyboxDir(): string {
   return sharedBbDir;
 }
 
+let sharedDebDir: string | undefined;
+
+/** One directory per test process holding copies of the allow-listed host Debian tools. */
+function debianDir(): string {
+  if (!sharedDebDir) {
+    const dir = mkdtempSync(join(tmpdir(), "homelab-deb-"));
+    for (const [name, tool] of Object.entries(DEBIAN_TOOLS)) {
+      // Not `command -v`: it names shell builtins (true, printf) instead of their executables.
+      const path = ["/usr/bin", "/bin", "/usr/sbin", "/sbin"].map((d) => join(d, tool)).find((p) => existsSync(p)) ?? "";
+      if (!path.startsWith("/")) throw new Error(`host tool ${tool} for the Debian sandbox is not an executable (got '${path}')`);
+      writeFileSync(join(dir, name), readFileSync(path), { mode: 0o755 });
+    }
+    process.once("exit", () => rmSync(dir, { recursive: true, force: true }));
+    sharedDebDir = dir;
+  }
+  return sharedDebDir;
+}
+
+/** Host directories holding the shared libraries of the Debian tools (the multiarch ones). */
+function debianLibDirs(): string[] {
+  return ["/usr/lib/x86_64-linux-gnu", "/usr/lib/aarch64-linux-gnu", "/usr/lib64"].filter((d) => lstatOrUndefined(d)?.isDirectory());
+}
+
 export class Sandbox {
-  private constructor(readonly root: string) {}
+  private constructor(readonly root: string, readonly userland: Userland) {}
 
   static async create(options: SandboxOptions = {}): Promise<Sandbox> {
     const root = mkdtempSync(join(tmpdir(), "homelab-sandbox-"));
-    const sb = new Sandbox(root);
+    const sb = new Sandbox(root, options.userland ?? "busybox");
     for (const dir of ["bb", "shims", ".shim", "etc", "var/tmp", "var/log", "tmp", "run", "root", "home", "usr/bin", "usr/local/bin", "proc/self", "proc/sys", "sys/module", "dev", "scripts"]) {
       mkdirSync(join(root, dir), { recursive: true });
     }
@@ -94,7 +143,7 @@ export class Sandbox {
   /** Install (or replace) a shim: every call is logged, then `body` runs. */
   shim(name: string, body: string): void {
     const script = [
-      `#!${BB_DIR}/sh`,
+      `#!${USERLAND_DIR[this.userland]}/sh`,
       `STATE=${STATE_DIR}`,
       `{ printf '%s' ${shQuote(name)}; for a in "$@"; do printf ' %s' "$a"; done; printf '\\n'; } >>${CALL_LOG}`,
       body,
@@ -149,16 +198,19 @@ export class Sandbox {
    */
   run(script: string, env: Record<string, string> = {}, stdin = ""): Promise<RunResult> {
     if (!existsSync(join(SCRIPTS_DIR, script))) throw new Error(`no script ${script} in ${SCRIPTS_DIR}`);
-    return this.exec([`${BB_DIR}/sh`, `/scripts/${script}`], env, stdin);
+    return this.exec([`${USERLAND_DIR[this.userland]}/sh`, `/scripts/${script}`], env, stdin);
   }
 
   /** Run any command line inside the sandbox (same mounts and environment rules as `run`). */
   exec(argv: string[], env: Record<string, string> = {}, stdin = ""): Promise<RunResult> {
-    const libBinds = LIB_DIRS.filter((d) => lstatOrUndefined(d)?.isDirectory()).flatMap((d) => ["--ro-bind", d, d]);
+    const debian = this.userland === "debian";
+    const libDirs = debian ? debianLibDirs() : LIB_DIRS.filter((d) => lstatOrUndefined(d)?.isDirectory());
+    const libBinds = libDirs.flatMap((d) => ["--ro-bind", d, d]);
+    const toolsDir = USERLAND_DIR[this.userland];
     const args = [
       "--bind", this.root, "/",
       ...libBinds,
-      "--ro-bind", busyboxDir(), BB_DIR,
+      "--ro-bind", debian ? debianDir() : busyboxDir(), toolsDir,
       "--dev", "/dev",
       "--ro-bind", SCRIPTS_DIR, "/scripts",
       "--chdir", "/",
@@ -166,7 +218,7 @@ export class Sandbox {
       ...argv,
     ];
     return new Promise((resolvePromise, reject) => {
-      const child = spawn("bwrap", args, { env: { PATH: SANDBOX_PATH, HOME: "/root", ...env }, stdio: ["pipe", "pipe", "pipe"] });
+      const child = spawn("bwrap", args, { env: { PATH: `${SHIM_DIR}:${toolsDir}:${SYSTEM_PATH}`, HOME: "/root", ...env }, stdio: ["pipe", "pipe", "pipe"] });
       let stdout = "";
       let stderr = "";
       child.stdout.on("data", (d: Buffer) => (stdout += d.toString()));
