@@ -11,7 +11,7 @@ packages=(
   shellcheck bubblewrap busybox
   vagrant
   debootstrap extlinux syslinux-common fdisk e2fsprogs
-  zstd patch sudo
+  zstd patch sudo containerd dash
 )
 
 sudo=""
