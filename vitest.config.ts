@@ -1,12 +1,24 @@
 import { defineConfig } from "vitest/config";
 
+/**
+ * One run, two groups: the unit and script tests first (in parallel), then the end-to-end tests
+ * that boot real VMs under TCG, one file at a time (two VMs at once on two cores would only make
+ * both slower and flakier). One run gives one closing summary line.
+ */
 export default defineConfig({
   test: {
-    include: ["test/**/*.test.ts"],
     testTimeout: 60_000,
     hookTimeout: 120_000,
-    // Real tools (packer, qemu, bwrap) are CPU-heavy; two cores on CI.
-    maxWorkers: 2,
     reporters: ["default", "./test/support/plain-summary-reporter.ts"],
+    projects: [
+      {
+        extends: true,
+        test: { name: "unit", include: ["test/**/*.test.ts"], exclude: ["test/e2e/**"], maxWorkers: 2, sequence: { groupOrder: 0 } },
+      },
+      {
+        extends: true,
+        test: { name: "e2e", include: ["test/e2e/**/*.test.ts"], maxWorkers: 1, fileParallelism: false, sequence: { groupOrder: 1 } },
+      },
+    ],
   },
 });
