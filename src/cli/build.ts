@@ -1,6 +1,6 @@
 import type { Command } from "commander";
 import { InputError } from "../errors.js";
-import { DEFAULT_CONFIG_FILE, positiveInt } from "./options.js";
+import { CONFIG_HELP, DEFAULT_HELP, positiveInt } from "./options.js";
 
 const ACCELERATORS = ["auto", "kvm", "tcg", "hvf"] as const;
 
@@ -12,7 +12,8 @@ export function register(program: Command): void {
         ".homelab/builds/<content-hash>/ (bundle/, logs/, build.json, boxes/); building the same " +
         "inputs again is a cache hit. Ctrl-C stops Packer cleanly (exit 130) and leaves no partial box.",
     )
-    .option("-c, --config <file>", `config file (default: ./${DEFAULT_CONFIG_FILE}, else the embedded default)`)
+    .option("-c, --config <file>", CONFIG_HELP)
+    .option("--default", DEFAULT_HELP)
     .option("--only <providers>", "comma-separated providers to build (libvirt, virtualbox)")
     .option("--parallel <n>", "build at most N providers at once (Packer -parallel-builds)", positiveInt("--parallel"))
     .option("-f, --force", "rebuild even when a finished build of the same inputs exists")
@@ -33,6 +34,7 @@ export function register(program: Command): void {
 
 export interface BuildFlags {
   config?: string;
+  default?: boolean;
   only?: string;
   parallel?: number;
   force?: boolean;
