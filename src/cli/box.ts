@@ -1,4 +1,5 @@
 import type { Command } from "commander";
+import { formatSize } from "./format.js";
 import { positiveInt } from "./options.js";
 
 const REGISTRY_HELP = "registry: a directory (written directly) or the http(s) URL of `homelab box serve` (default: $HOMELAB_REGISTRY, else ./registry)";
@@ -158,15 +159,4 @@ interface ServeFlags {
   config?: string;
   grace: number;
   quiet?: boolean;
-}
-
-export function formatSize(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
 }
