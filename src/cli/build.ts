@@ -1,12 +1,13 @@
 import type { Command } from "commander";
 import { parseVersion } from "../box/names.js";
 import { InputError } from "../errors.js";
+import { examples } from "./help.js";
 import { CONFIG_HELP, DEFAULT_HELP, positiveInt } from "./options.js";
 
 const ACCELERATORS = ["auto", "kvm", "tcg", "hvf"] as const;
 
 export function register(program: Command): void {
-  program
+  const build = program
     .command("build")
     .description(
       "Generate the bundle and run Packer to build the boxes. Each build lives in " +
@@ -31,6 +32,12 @@ export function register(program: Command): void {
       const { runBuild } = await import("./build-run.js");
       await runBuild(validateFlags(opts));
     });
+  examples(build, [
+    "homelab build",
+    "homelab build --only libvirt --accel tcg",
+    "homelab build --publish --registry http://reg:8080 --box-version 1.2.0",
+    "homelab build --json | jq -c 'select(.kind == \"result\")'",
+  ]);
 }
 
 export interface BuildFlags {

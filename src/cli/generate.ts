@@ -1,11 +1,12 @@
 import type { Command } from "commander";
 import { InputError } from "../errors.js";
+import { examples } from "./help.js";
 import { CONFIG_HELP, DEFAULT_HELP, projectConfig } from "./options.js";
 
 export const DEFAULT_BUNDLE_DIR = "homelab-bundle";
 
 export function register(program: Command): void {
-  program
+  const generate = program
     .command("generate")
     .description(
       "Write the Packer bundle (HCL2, scripts/, http/) for homelab.yaml. The bundle is a standalone " +
@@ -48,4 +49,5 @@ export function register(program: Command): void {
           `content hash sha256:${result.hash}\n`,
       );
     });
+  examples(generate, ["homelab generate", "homelab generate -o bundle && cd bundle && packer build .", "homelab generate --default --packer-version 1.11.2"]);
 }

@@ -1,5 +1,6 @@
 import type { Command } from "commander";
 import { InputError } from "../errors.js";
+import { examples } from "./help.js";
 import { CONFIG_HELP, DEFAULT_HELP, positiveInt } from "./options.js";
 
 interface UpstreamFlags {
@@ -13,8 +14,9 @@ export function register(program: Command): void {
   const versions = program
     .command("versions")
     .description("Keep the pinned Alpine and Kubernetes versions in homelab.yaml fresh.");
+  examples(versions, ["homelab versions check", "homelab versions bump --dry-run"]);
 
-  versions
+  const check = versions
     .command("check")
     .description("Compare each pin with upstream: newest patch, newest stable, verdict.")
     .option("-c, --config <file>", CONFIG_HELP)
@@ -38,7 +40,9 @@ export function register(program: Command): void {
       if (opts.strict && attention) process.exitCode = 1;
     });
 
-  versions
+  examples(check, ["homelab versions check", "homelab versions check --strict --json   # in CI: exit 1 when a pin is behind"]);
+
+  const bump = versions
     .command("bump")
     .description("Rewrite the pins in homelab.yaml to newer upstream releases, keeping comments and layout.")
     .option("-c, --config <file>", CONFIG_HELP)
@@ -79,6 +83,7 @@ export function register(program: Command): void {
       await writeFileAtomic(file, result.after);
       process.stdout.write(`wrote ${file}\n`);
     });
+  examples(bump, ["homelab versions bump --dry-run", "homelab versions bump", "homelab versions bump --minor"]);
 }
 
 async function upstreamFor(mirror: string, opts: UpstreamFlags) {
