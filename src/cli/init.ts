@@ -20,6 +20,10 @@ export function register(program: Command): void {
       await writeFile(opts.config, starterConfig());
       await writeFile(join(dirname(opts.config), SCHEMA_FILE), `${JSON.stringify(configJsonSchema(), null, 2)}\n`);
       process.stdout.write(`wrote ${opts.config} and ${join(dirname(opts.config), SCHEMA_FILE)}\n`);
+      // Builds are large and machine-specific: keep them out of the repository from the start.
+      const { ensureIgnored } = await import("../fs/ignore-entry.js");
+      const ignore = await ensureIgnored(dirname(opts.config), ".homelab/", "homelab's builds (homelab build)");
+      if (ignore !== "present") process.stdout.write(`${ignore === "created" ? "wrote" : "added .homelab/ to"} ${join(dirname(opts.config), ".gitignore")}\n`);
     });
   examples(init, ["homelab init", "homelab init -c lab/homelab.yaml"]);
 }
