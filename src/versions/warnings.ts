@@ -63,7 +63,7 @@ export async function driftWarnings(config: Config, opts: DriftWarningOptions = 
   if (!(await dueForUnreachable(cacheDir, now))) return outcome.lines;
   return [
     ...outcome.lines,
-    `could not check the pins against upstream (offline?): ${outcome.unreachable[0]}` +
+    `could not check the pins against upstream: ${outcome.unreachable[0]}` +
       `${outcome.unreachable.length > 1 ? ` (and ${outcome.unreachable.length - 1} more)` : ""}; said at most once a day, \`homelab versions check\` tells more`,
   ];
 }
