@@ -43,7 +43,8 @@ export function register(program: Command): void {
         outDir: opts.out,
         ...(packerVersion === undefined ? {} : { packerVersion }),
       });
-      for (const line of await warnings) process.stderr.write(`warning: ${line}\n`);
+      const { paint } = await import("./colour.js");
+      for (const line of await warnings) process.stderr.write(`${paint().yellow(`warning: ${line}`)}\n`);
       process.stdout.write(
         `${origin}: wrote ${result.outDir}/ (${result.files.length} files) for ${result.boxName}\n` +
           `content hash sha256:${result.hash}\n`,
