@@ -1,3 +1,4 @@
+import { createWriteStream } from "node:fs";
 import { mkdir, readdir, rm } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import type { Config, Provider } from "../config/schema.js";
@@ -13,6 +14,8 @@ import type { PackerEvent } from "../packer/machine-readable.js";
 import { withStagedDir } from "../packer/staged-output.js";
 import { writeBundle } from "../packer/write-bundle.js";
 import { VERSION } from "../version.js";
+import { checkBaseImage, checkBoxVersion } from "./preflight.js";
+import { PlainProgress } from "./progress.js";
 import { hashFile, readUsableRecord, RECORD_FILE, type BuildRecord, type BuiltBox } from "./record.js";
 
 export interface BuildRequest {
@@ -54,6 +57,7 @@ function builderFor(provider: Provider, config: Config): string {
  */
 export async function buildBoxes(req: BuildRequest): Promise<BuildOutcome> {
   const { config } = req;
+  await checkBoxVersion(config, req.origin);
   const providers = req.only ?? config.providers;
   const packer = await PackerClient.locate();
   const rendered = renderConfig(config, { packerVersion: packer.version.text });
@@ -63,6 +67,8 @@ export async function buildBoxes(req: BuildRequest): Promise<BuildOutcome> {
     const record = await readUsableRecord(dir, providers);
     if (record) return { record, dir, cached: true };
   }
+
+  await checkBaseImage(config, req.origin, { ...(req.onNotice === undefined ? {} : { onNotice: req.onNotice }) });
 
   await mkdir(dir, { recursive: true });
   const bundleDir = join(dir, "bundle");
@@ -85,18 +91,32 @@ export async function buildBoxes(req: BuildRequest): Promise<BuildOutcome> {
   // One log per attempt: a failed or cancelled rebuild must not overwrite the log of the build
   // whose boxes are still in boxes/ (build.json names that one).
   await mkdir(join(dir, "logs"), { recursive: true });
-  const logFile = join(dir, "logs", `${startedAt.toISOString().replace(/[:.]/g, "-")}.log`);
+  const logName = startedAt.toISOString().replace(/[:.]/g, "-");
+  // Packer's machine-readable stream, as it came (for programs), and beside it the same build as
+  // a person reads it: decoded, one timestamped line per line of output.
+  const logFile = join(dir, "logs", `${logName}.log`);
+  const plainLogFile = join(dir, "logs", `${logName}${PLAIN_LOG_SUFFIX}`);
+  const plainLog = createWriteStream(plainLogFile, { flags: "w" });
+  const plain = new PlainProgress(plainLog);
   const boxesDir = join(dir, "boxes");
   try {
     const boxes = await withStagedDir(boxesDir, async (staging) => {
+      // Packer only knows the staging directory, which is renamed to boxes/ when every box is
+      // there: show the paths where the boxes will be.
+      const onEvent = (event: PackerEvent): void => {
+        const shown = withFinalPaths(event, staging, boxesDir);
+        plain.event(shown);
+        req.onEvent?.(shown);
+      };
       await packer.build({
         bundleDir,
         logFile,
+        readableLogFile: plainLogFile,
         only: providers.map((p) => builderFor(p, config)),
         vars: { ...vars, output_dir: staging },
         force: true,
         ...(req.parallel === undefined ? {} : { parallelBuilds: req.parallel }),
-        ...(req.onEvent === undefined ? {} : { onEvent: req.onEvent }),
+        onEvent,
         ...(req.cancel === undefined ? {} : { cancel: req.cancel }),
         // Packer 1.6 keeps downloads (ISOs) in ./packer_cache; share one cache across builds.
         env: { PACKER_CACHE_DIR: resolve(req.workDir, "packer_cache") },
@@ -118,12 +138,35 @@ export async function buildBoxes(req: BuildRequest): Promise<BuildOutcome> {
       // The staging directory became boxes/: record the final paths.
       boxes: boxes.map((b) => ({ ...b, file: join("boxes", b.file) })),
       log: relative(dir, logFile),
+      plainLog: relative(dir, plainLogFile),
     };
     await writeFileAtomic(join(dir, RECORD_FILE), `${JSON.stringify(record, null, 2)}\n`);
     return { record, dir, cached: false };
   } finally {
+    await new Promise<void>((done) => plainLog.end(() => done()));
     // The build VM's scratch disk is large and useless once the box exists (or failed).
     await rm(join(dir, "vm"), { recursive: true, force: true });
+  }
+}
+
+/** Suffix of the human-readable log beside Packer's machine-readable `<time>.log`. */
+export const PLAIN_LOG_SUFFIX = ".plain.log";
+
+/** The event with every mention of the staging directory replaced by the final one. */
+export function withFinalPaths(event: PackerEvent, staging: string, final: string): PackerEvent {
+  const swap = (text: string): string => text.replaceAll(staging, final);
+  switch (event.kind) {
+    case "ui":
+      return event.text.includes(staging) ? { ...event, text: swap(event.text), body: swap(event.body) } : event;
+    case "artifact": {
+      const a = event.artifact;
+      return {
+        ...event,
+        artifact: { ...a, files: a.files.map(swap), ...(a.description === undefined ? {} : { description: swap(a.description) }) },
+      };
+    }
+    default:
+      return event;
   }
 }
 

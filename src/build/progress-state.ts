@@ -78,7 +78,8 @@ export function applyEvent(state: ProgressState, event: PackerEvent, now: number
         return notes;
       }
       const lines = event.body.split("\n").map((l) => l.trimEnd()).filter((l) => l.trim() !== "");
-      if (event.level === "message") {
+      // A script's stderr is output like its stdout: only Packer's own errors are errors.
+      if (event.level === "message" || event.remote) {
         const last = lines.at(-1);
         if (last !== undefined) build.lastOutput = last.trim();
         return [];

@@ -91,7 +91,7 @@ export function plainLines(event: PackerEvent, now: number): string[] {
       return text
         .split("\n")
         .filter((l) => l.trim() !== "")
-        .map((l) => `${at} ${event.level === "error" ? "error " : ""}${l.trimEnd()}`);
+        .map((l) => `${at} ${event.level === "error" && !event.remote ? "error " : ""}${l.trimEnd()}`);
     }
     case "artifact": {
       const a = event.artifact;

@@ -26,7 +26,10 @@ export interface BuildRecord {
   endedAt: string;
   durationMs: number;
   boxes: BuiltBox[];
+  /** Packer's machine-readable log, relative to the build directory. */
   log: string;
+  /** The same build as a person reads it (decoded, timestamped lines); absent in older records. */
+  plainLog?: string;
 }
 
 export const RECORD_FILE = "build.json";

@@ -1,4 +1,6 @@
-import type { Command } from "commander";
+import { Option, type Command } from "commander";
+import { formatSize } from "./format.js";
+import { examples } from "./help.js";
 import { positiveInt } from "./options.js";
 
 const REGISTRY_HELP = "registry: a directory (written directly) or the http(s) URL of `homelab box serve` (default: $HOMELAB_REGISTRY, else ./registry)";
@@ -10,13 +12,21 @@ function defaultRegistry(): string {
 
 export function register(program: Command): void {
   const box = program.command("box").description("A self-hosted Vagrant box registry: publish, list, rm, serve.");
+  examples(box, [
+    "homelab box publish out.box --name acme/node --box-version 1.0.0",
+    "homelab box list",
+    "homelab box serve --root registry --port 8080",
+  ]);
 
-  box
+  const publish = box
     .command("publish")
+    .summary("Publish a .box into a registry")
     .description("Publish a .box into a registry (streamed and hashed in one read; exit 1 if that version+provider+architecture exists).")
     .argument("<file>", "the .box file (tar or tar.gz with metadata.json)")
     .requiredOption("--name <org/box>", "box name, e.g. homelab/alpine-3.24-k8snode-kubeadm")
-    .requiredOption("--version <X.Y.Z>", "box version")
+    .option("--box-version <X.Y.Z>", "box version (required; as `vagrant box add --box-version`)")
+    // The first spelling; kept so scripts that use it keep working.
+    .addOption(new Option("--version <X.Y.Z>", "the same as --box-version").hideHelp())
     .option("--provider <name>", "provider; checked against the box's metadata.json (default: taken from it)")
     .option("--architecture <arch>", "amd64, arm64 (or x86_64, aarch64); default: metadata.json's, else amd64")
     .option("--default-architecture", "make this the provider's default architecture (what Vagrant < 2.4 downloads)")
@@ -24,13 +34,20 @@ export function register(program: Command): void {
     .option("--token <token>", TOKEN_HELP)
     .option("-f, --force", "replace an existing version+provider+architecture")
     .action(async (file: string, opts: PublishFlags) => {
+      const { InputError } = await import("../errors.js");
+      const { parseVersion } = await import("../box/names.js");
+      if (opts.boxVersion !== undefined && opts.version !== undefined) throw new InputError("--box-version and --version: give one (they are the same)");
+      const typed = opts.boxVersion !== undefined ? "--box-version" : "--version";
+      const given = opts.boxVersion ?? opts.version;
+      if (given === undefined) throw new InputError("--box-version <X.Y.Z>: required (the version to publish the box as)");
+      const version = parseVersion(given, typed);
       const { publishBox } = await import("../box/publish.js");
       const { progressPrinter } = await import("./progress.js");
       const progress = progressPrinter(file);
       const result = await publishBox({
         file,
         name: opts.name,
-        version: opts.version,
+        version,
         registry: opts.registry ?? defaultRegistry(),
         ...(opts.provider === undefined ? {} : { provider: opts.provider }),
         ...(opts.architecture === undefined ? {} : { architecture: opts.architecture }),
@@ -44,9 +61,14 @@ export function register(program: Command): void {
           `(${formatSize(result.size)}, sha256 ${result.checksum})\n`,
       );
     });
+  examples(publish, [
+    "homelab box publish .homelab/builds/*/boxes/*-libvirt.box --name acme/node --box-version 1.2.0",
+    "homelab box publish node.box --name acme/node --box-version 1.2.0 --registry http://reg:8080",
+  ]);
 
-  box
+  const list = box
     .command("list")
+    .summary("Show the boxes in a registry")
     .description("Show the boxes in a registry: versions, providers, architectures, sizes.")
     .argument("[org/box]", "only this box")
     .option("--registry <dir|url>", REGISTRY_HELP)
@@ -69,12 +91,15 @@ export function register(program: Command): void {
       if (rows.length === 1) return void process.stdout.write("no boxes\n");
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
       for (const r of rows) process.stdout.write(`${r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()}\n`);
+      if (rows.some((r) => r[3]!.endsWith("*"))) process.stdout.write("* the provider's default architecture (what Vagrant < 2.4 downloads)\n");
     });
+  examples(list, ["homelab box list", "homelab box list acme/node --registry http://reg:8080 --json"]);
 
-  box
+  const rm = box
     .command("rm")
+    .summary("Remove a version (or one provider of it)")
     .description("Remove a version, or one provider (and architecture) of it, from a registry.")
-    .argument("<org/box@version[/provider[/arch]]>", "what to remove")
+    .argument("<what>", "org/box@version[/provider[/arch]]")
     .option("--registry <dir|url>", REGISTRY_HELP)
     .option("--token <token>", TOKEN_HELP)
     .action(async (what: string, opts: { registry?: string; token?: string }) => {
@@ -85,26 +110,30 @@ export function register(program: Command): void {
       const detail = removed ? ` (${removed.map((p) => `${p.name}/${p.architecture}`).join(", ")})` : "";
       process.stdout.write(`removed ${what}${detail}\n`);
     });
+  examples(rm, ["homelab box rm acme/node@1.0.0", "homelab box rm acme/node@1.0.0/libvirt/amd64"]);
 
   box
     .command("serve")
+    .summary("Serve a registry over HTTP for vagrant")
     .description("Serve a registry directory over HTTP for `vagrant box add http://HOST:PORT/org/box`.")
     .requiredOption("--root <dir>", "registry directory")
     .option("--port <n>", "TCP port (0: any free port)", (v) => (v === "0" ? 0 : positiveInt("--port")(v)), 8080)
     .option("--host <addr>", "address to listen on (0.0.0.0 for the whole network)", "127.0.0.1")
     .option("--public-url <url>", "base URL written into catalogs (default: http://<Host header>)")
-    .option("--config <file>", 'access config JSON: {"writeTokens": [...], "readTokens": [...]}')
+    .option("--token-file <file>", 'access tokens as JSON: {"writeTokens": [...], "readTokens": [...]}')
+    // The first name of --token-file; -c/--config means homelab.yaml everywhere else.
+    .addOption(new Option("--config <file>", "deprecated: --token-file").hideHelp())
     .option("--grace <seconds>", "on SIGTERM/SIGINT, how long in-flight downloads may run", positiveInt("--grace"), 60)
     .option("-q, --quiet", "no request log")
     .addHelpText(
       "after",
       `
-Access (from --config, else the environment):
-  writeTokens / HOMELAB_REGISTRY_WRITE_TOKENS  comma-separated bearer tokens allowed to PUT and DELETE
-                                               (none: uploads are refused with 403)
-  readTokens  / HOMELAB_REGISTRY_READ_TOKENS   when set, GET/HEAD need one of these (or a write token)
-                                               as "Authorization: Bearer" or ?access_token=
-                                               (Vagrant sends it with VAGRANT_SERVER_URL + VAGRANT_CLOUD_TOKEN)
+Access (from --token-file, else the environment):
+  writeTokens / HOMELAB_REGISTRY_WRITE_TOKENS
+      comma-separated bearer tokens allowed to PUT and DELETE (none: uploads are refused with 403)
+  readTokens / HOMELAB_REGISTRY_READ_TOKENS
+      when set, GET/HEAD need one of these (or a write token) as "Authorization: Bearer" or
+      ?access_token= (Vagrant sends it with VAGRANT_SERVER_URL + VAGRANT_CLOUD_TOKEN)
   Tokens are at least 16 printable characters, e.g. \`openssl rand -hex 24\`.
 
 Routes:
@@ -112,12 +141,20 @@ Routes:
   GET|HEAD /org/box/VERSION/PROVIDER/ARCH          the box (Range, ETag)
   PUT      /org/box/VERSION[/PROVIDER[/ARCH]]      upload (?force=1)
   DELETE   /org/box/VERSION[/PROVIDER[/ARCH]]      remove
-  GET      /   (index of catalogs)    GET /healthz`,
+  GET      /   (index of catalogs)    GET /healthz
+
+Examples:
+  homelab box serve --root registry --port 8080
+  homelab box serve --root registry --host 0.0.0.0 --token-file tokens.json`,
     )
     .action(async (opts: ServeFlags) => {
       const { startRegistryServer } = await import("../box/server.js");
       const { loadAccessConfig } = await import("../box/tokens.js");
-      const access = await loadAccessConfig(opts.config);
+      if (opts.config !== undefined) {
+        if (opts.tokenFile !== undefined) throw new (await import("../errors.js")).InputError("--token-file and --config: give one (--config is its old name)");
+        process.stderr.write("homelab: warning: box serve --config is now --token-file (--config will go away)\n");
+      }
+      const access = await loadAccessConfig(opts.tokenFile ?? opts.config);
       const log = opts.quiet ? undefined : (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
       const server = await startRegistryServer({
         root: opts.root,
@@ -141,7 +178,8 @@ Routes:
 
 interface PublishFlags {
   name: string;
-  version: string;
+  boxVersion?: string;
+  version?: string;
   provider?: string;
   architecture?: string;
   defaultArchitecture?: boolean;
@@ -155,18 +193,8 @@ interface ServeFlags {
   port: number;
   host: string;
   publicUrl?: string;
+  tokenFile?: string;
   config?: string;
   grace: number;
   quiet?: boolean;
-}
-
-export function formatSize(bytes: number): string {
-  const units = ["B", "KiB", "MiB", "GiB", "TiB"];
-  let v = bytes;
-  let i = 0;
-  while (v >= 1024 && i < units.length - 1) {
-    v /= 1024;
-    i++;
-  }
-  return i === 0 ? `${v} B` : `${v.toFixed(1)} ${units[i]}`;
 }

@@ -1,24 +1,26 @@
 import type { Command } from "commander";
 import { InputError } from "../errors.js";
-import { DEFAULT_CONFIG_FILE } from "./options.js";
+import { examples } from "./help.js";
+import { CONFIG_HELP, DEFAULT_HELP, projectConfig } from "./options.js";
 
 export const DEFAULT_BUNDLE_DIR = "homelab-bundle";
 
 export function register(program: Command): void {
-  program
+  const generate = program
     .command("generate")
     .description(
       "Write the Packer bundle (HCL2, scripts/, http/) for homelab.yaml. The bundle is a standalone " +
         "Packer project: `packer build .` in it works without homelab. Written atomically.",
     )
-    .option("-c, --config <file>", `config file (default: ./${DEFAULT_CONFIG_FILE}, else the embedded default)`)
+    .option("-c, --config <file>", CONFIG_HELP)
+    .option("--default", DEFAULT_HELP)
     .option("-o, --out <dir>", "bundle directory (replaced as a whole)", DEFAULT_BUNDLE_DIR)
     .option(
       "--packer-version <version>",
       "render for this Packer version instead of the installed one (required_plugins need >= 1.7)",
     )
     .option("--no-version-check", "do not warn about pins that drift behind upstream (also HOMELAB_NO_VERSION_CHECK=1)")
-    .action(async (opts: { config?: string; out: string; packerVersion?: string; versionCheck: boolean }) => {
+    .action(async (opts: { config?: string; default?: boolean; out: string; packerVersion?: string; versionCheck: boolean }) => {
       if (opts.packerVersion !== undefined && !/^v?\d+\.\d+\.\d+\S*$/.test(opts.packerVersion)) {
         throw new InputError(`--packer-version: expected a version like 1.6.6, got ${JSON.stringify(opts.packerVersion)}`);
       }
@@ -30,8 +32,8 @@ export function register(program: Command): void {
               findPacker().then(queryPackerVersion, () => undefined),
             )
           : Promise.resolve(undefined);
-      const [{ resolveConfig }, { generate }] = await Promise.all([import("../config/source.js"), import("../generate.js")]);
-      const { config, origin } = await resolveConfig(opts.config, DEFAULT_CONFIG_FILE);
+      const { generate } = await import("../generate.js");
+      const { config, origin } = await projectConfig(opts);
       // The drift check is cache-first and time-boxed; it runs beside generation, never fails it.
       const warnings = opts.versionCheck
         ? import("../versions/warnings.js").then(({ driftWarnings }) => driftWarnings(config))
@@ -41,10 +43,12 @@ export function register(program: Command): void {
         outDir: opts.out,
         ...(packerVersion === undefined ? {} : { packerVersion }),
       });
-      for (const line of await warnings) process.stderr.write(`warning: ${line}\n`);
+      const { paint } = await import("./colour.js");
+      for (const line of await warnings) process.stderr.write(`${paint().yellow(`warning: ${line}`)}\n`);
       process.stdout.write(
         `${origin}: wrote ${result.outDir}/ (${result.files.length} files) for ${result.boxName}\n` +
           `content hash sha256:${result.hash}\n`,
       );
     });
+  examples(generate, ["homelab generate", "homelab generate -o bundle && cd bundle && packer build .", "homelab generate --default --packer-version 1.11.2"]);
 }

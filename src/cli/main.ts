@@ -1,5 +1,7 @@
 import { Command, CommanderError } from "commander";
 import { HomelabError } from "../errors.js";
+import { disableColour, paint } from "./colour.js";
+import { examples } from "./help.js";
 import { VERSION } from "../version.js";
 
 /**
@@ -15,18 +17,23 @@ const COMMAND_MODULES: ReadonlyArray<() => Promise<{ register(program: Command):
   () => import("./schema.js"),
   () => import("./versions.js"),
   () => import("./box.js"),
+  () => import("./builds.js"),
+  () => import("./version.js"),
 ];
 
 export async function main(argv: readonly string[]): Promise<number> {
+  argv = commonFlags(argv);
   const program = new Command("homelab")
     .description("One homelab.yaml in, a reproducible Kubernetes node VM image out, shipped as a Vagrant box.")
-    .version(VERSION, "-V, --version")
+    .version(VERSION, "-v, --version")
+    .option("--no-color", "no colours (also when NO_COLOR is set, or output is not a terminal)")
     // Root options only before the subcommand, so `homelab box publish --version 1.2.3` is the box's version.
     .enablePositionalOptions()
     .showHelpAfterError("(run with --help for usage)")
     .exitOverride()
-    .configureOutput({ writeErr: (s) => process.stderr.write(s) });
+    .configureOutput({ writeErr: (s) => process.stderr.write(s), outputError: (s, write) => write(paint().red(s)) });
   for (const load of COMMAND_MODULES) (await load()).register(program);
+  examples(program, ["homelab init && homelab build", "homelab validate", "homelab build --help"]);
 
   try {
     await program.parseAsync(argv);
@@ -36,6 +43,18 @@ export async function main(argv: readonly string[]): Promise<number> {
   }
 }
 
+/**
+ * Flags that work anywhere on the command line, taken out before commander sees them:
+ * `--no-color` (every command prints), and `-V`, the old spelling of `-v`.
+ */
+function commonFlags(argv: readonly string[]): string[] {
+  const end = argv.indexOf("--");
+  const flags = end < 0 ? argv : argv.slice(0, end);
+  if (flags.includes("--no-color")) disableColour();
+  const kept = flags.filter((a) => a !== "--no-color").map((a, i) => (i === 2 && a === "-V" ? "-v" : a));
+  return end < 0 ? kept : [...kept, ...argv.slice(end)];
+}
+
 /** Prints an error the way a user wants to read it and returns the exit code. */
 export function reportError(err: unknown): number {
   if (err instanceof CommanderError) {
@@ -43,7 +62,7 @@ export function reportError(err: unknown): number {
     return err.exitCode === 0 ? 0 : 2;
   }
   if (err instanceof HomelabError) {
-    process.stderr.write(`homelab: ${err.message}\n`);
+    process.stderr.write(`${paint().red("homelab:")} ${err.message}\n`);
     for (const line of err.details) process.stderr.write(`  ${line}\n`);
     return err.exitCode;
   }

@@ -1,9 +1,11 @@
 import type { Command } from "commander";
 import { InputError } from "../errors.js";
-import { DEFAULT_CONFIG_FILE, positiveInt } from "./options.js";
+import { examples } from "./help.js";
+import { CONFIG_HELP, DEFAULT_HELP, positiveInt } from "./options.js";
 
 interface UpstreamFlags {
   config?: string;
+  default?: boolean;
   refresh?: boolean;
   timeout?: number;
 }
@@ -12,20 +14,22 @@ export function register(program: Command): void {
   const versions = program
     .command("versions")
     .description("Keep the pinned Alpine and Kubernetes versions in homelab.yaml fresh.");
+  examples(versions, ["homelab versions check", "homelab versions bump --dry-run"]);
 
-  versions
+  const check = versions
     .command("check")
     .description("Compare each pin with upstream: newest patch, newest stable, verdict.")
-    .option("-c, --config <file>", `config file (default: ./${DEFAULT_CONFIG_FILE}, else the embedded default)`)
+    .option("-c, --config <file>", CONFIG_HELP)
+    .option("--default", DEFAULT_HELP)
     .option("--strict", "exit 1 when any pin is behind, unsupported, inconsistent or could not be checked")
     .option("--json", "print the report as JSON")
     .option("--refresh", "ask upstream even when the cache is fresh")
     .option("--timeout <ms>", "deadline of each upstream request", positiveInt("--timeout"))
     .action(async (opts: UpstreamFlags & { strict?: boolean; json?: boolean }) => {
-      const { resolveConfig } = await import("../config/source.js");
+      const { projectConfig } = await import("./options.js");
       const { checkVersions, needsAttention } = await import("../versions/drift.js");
       const { renderReport } = await import("../versions/render.js");
-      const { config, origin } = await resolveConfig(opts.config, DEFAULT_CONFIG_FILE);
+      const { config, origin } = await projectConfig(opts);
       const report = await checkVersions(config, await upstreamFor(config.alpine.mirror, opts));
       const attention = needsAttention(report);
       if (opts.json) {
@@ -36,45 +40,50 @@ export function register(program: Command): void {
       if (opts.strict && attention) process.exitCode = 1;
     });
 
-  versions
+  examples(check, ["homelab versions check", "homelab versions check --strict --json   # in CI: exit 1 when a pin is behind"]);
+
+  const bump = versions
     .command("bump")
     .description("Rewrite the pins in homelab.yaml to newer upstream releases, keeping comments and layout.")
-    .option("-c, --config <file>", "config file", DEFAULT_CONFIG_FILE)
+    .option("-c, --config <file>", CONFIG_HELP)
     .option("--patch", "newest release of the pinned branch/minor (the default)")
     .option("--minor", "newest stable release")
     .option("--dry-run", "print the diff, write nothing")
     .option("--refresh", "ask upstream even when the cache is fresh")
     .option("--timeout <ms>", "deadline of each upstream request", positiveInt("--timeout"))
-    .action(async (opts: UpstreamFlags & { config: string; patch?: boolean; minor?: boolean; dryRun?: boolean }) => {
+    .action(async (opts: UpstreamFlags & { patch?: boolean; minor?: boolean; dryRun?: boolean }) => {
       if (opts.patch && opts.minor) throw new InputError("--patch and --minor: choose one");
       const { readFile } = await import("node:fs/promises");
       const { parseConfig } = await import("../config/load.js");
       const { bumpConfigText } = await import("../versions/bump.js");
       const { unifiedDiff } = await import("../versions/diff.js");
       const { writeFileAtomic } = await import("../fs/atomic-write.js");
+      const { configFileToEdit } = await import("./options.js");
+      const file = await configFileToEdit(opts.config);
       let text: string;
       try {
-        text = await readFile(opts.config, "utf8");
+        text = await readFile(file, "utf8");
       } catch (err) {
         const code = (err as NodeJS.ErrnoException).code;
-        throw new InputError(code === "ENOENT" ? `${opts.config}: no such file (run \`homelab init\` first)` : `${opts.config}: cannot read: ${String(err)}`);
+        throw new InputError(code === "ENOENT" ? `${file}: no such file (run \`homelab init\` first)` : `${file}: cannot read: ${String(err)}`);
       }
-      const mirror = parseConfig(text, opts.config).alpine.mirror;
-      const result = await bumpConfigText(text, opts.config, await upstreamFor(mirror, opts), opts.minor ? "minor" : "patch");
+      const mirror = parseConfig(text, file).alpine.mirror;
+      const result = await bumpConfigText(text, file, await upstreamFor(mirror, opts), opts.minor ? "minor" : "patch");
       for (const line of result.skipped) process.stderr.write(`homelab: warning: ${line}\n`);
       if (result.changes.length === 0) {
-        process.stdout.write(`${opts.config}: every pin is already the newest ${opts.minor ? "stable" : "patch"} release\n`);
+        process.stdout.write(`${file}: every pin is already the newest ${opts.minor ? "stable" : "patch"} release\n`);
         return;
       }
-      process.stdout.write(unifiedDiff(result.before, result.after, opts.config, opts.config));
+      process.stdout.write(unifiedDiff(result.before, result.after, file, file));
       for (const c of result.changes) process.stdout.write(`${c.pin}: ${c.from} -> ${c.to}\n`);
       if (opts.dryRun) {
         process.stdout.write("dry run: nothing written\n");
         return;
       }
-      await writeFileAtomic(opts.config, result.after);
-      process.stdout.write(`wrote ${opts.config}\n`);
+      await writeFileAtomic(file, result.after);
+      process.stdout.write(`wrote ${file}\n`);
     });
+  examples(bump, ["homelab versions bump --dry-run", "homelab versions bump", "homelab versions bump --minor"]);
 }
 
 async function upstreamFor(mirror: string, opts: UpstreamFlags) {

@@ -21,6 +21,17 @@ alpine:
   version: ${DEFAULTS.alpine.version}
   arch: x86_64 # or aarch64
 
+# Or Debian 12 instead of Alpine (apt, systemd; boxes named <org>/debian-12-...):
+# remove the alpine: section above and uncomment
+# debian: {}
+
+# Or build on a bootable qcow2 image you already have (libvirt only) instead of
+# installing from the ISO; the image is checked against its sha256 before the build:
+# base:
+#   image: ./debian-12.qcow2 # relative to this file, or an http(s) URL
+#   checksum: sha256:<64 hex digits> # sha256sum debian-12.qcow2
+#   ssh: { username: vagrant, password: vagrant } # a user with passwordless sudo
+
 k8s:
   distribution: kubeadm # or k3s
   version: ${DEFAULTS.k8s.kubeadm} # a k3s version looks like ${DEFAULTS.k8s.k3s}

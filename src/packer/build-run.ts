@@ -13,6 +13,8 @@ export interface BuildOptions {
   readonly bundleDir: string;
   /** Packer's whole stdout and stderr, line by line as they came, always written here. */
   readonly logFile: string;
+  /** A human-readable log the caller writes from the events; named in messages beside logFile. */
+  readonly readableLogFile?: string;
   readonly only?: readonly string[];
   readonly vars?: Readonly<Record<string, string>>;
   /** `-force`: replace existing output directories. */
@@ -187,15 +189,22 @@ export async function runPackerBuild(opts: BuildOptions): Promise<BuildResult> {
       details: [
         ...(escalated ? ["Packer did not stop in time and was killed with its VM"] : []),
         ...(strays ? ["stopped processes Packer left running"] : []),
-        `full log: ${opts.logFile}`,
+        ...logLines(opts),
       ],
     });
   }
   const errorCount = events.reduce((n, e) => (e.kind === "error-count" ? e.count : n), 0);
   if (result.exitCode !== 0 || errorCount > 0) {
-    throw new JobError(`packer build failed (${describeExit(result)})`, { details: [...quoteErrors(events, stderrTail), `full log: ${opts.logFile}`] });
+    throw new JobError(`packer build failed (${describeExit(result)})`, { details: [...quoteErrors(events, stderrTail), ...logLines(opts)] });
   }
   return { artifacts, durationMs, logFile: opts.logFile };
+}
+
+/** Where to read more: the readable log when there is one, and Packer's own. */
+function logLines(opts: Pick<BuildOptions, "logFile" | "readableLogFile">): string[] {
+  return opts.readableLogFile === undefined
+    ? [`full log: ${opts.logFile}`]
+    : [`full log: ${opts.readableLogFile}`, `Packer's machine-readable log: ${opts.logFile}`];
 }
 
 function groupAlive(pgid: number): boolean {

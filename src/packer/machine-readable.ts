@@ -50,6 +50,13 @@ export type PackerEvent =
       readonly text: string;
       /** The text without the `==> build:` / `    build:` prefix on each line. */
       readonly body: string;
+      /**
+       * True for an error-level line that is the stderr of a command the build ran (a provisioner
+       * script in the guest, the shutdown command, a local script): output, not an error of Packer's.
+       * Packer's communicator sends a command's stdout to ui.Message and its stderr to ui.Error, so
+       * the level alone cannot tell `debconf: delaying package configuration` from a failed step.
+       */
+      readonly remote?: boolean;
       readonly timestamp: number;
     }
   /** How many artifacts a build produced (announced before the artifacts themselves). */
@@ -169,9 +176,21 @@ class ArtifactAssembler {
   }
 }
 
-/** Turns parsed lines into typed events; stateful only for artifacts spread over several lines. */
+/**
+ * The steps (a build's `==> build: ...` say line) during which the build runs a command whose
+ * stderr Packer prints as error lines: shell and shell-local provisioners (Packer 1.6
+ * provisioner/shell, provisioner/shell-local), the cleanup provisioner, and the shutdown command
+ * (common.StepShutdown of the qemu and virtualbox builders).
+ */
+const COMMAND_STEP = /^(?:Provisioning with |Provisioning step had errors|Running local shell script|Gracefully halting)/;
+
+/**
+ * Turns parsed lines into typed events; stateful for artifacts spread over several lines and for
+ * each build's current step (which tells a command's stderr from Packer's own errors).
+ */
 export class EventMapper {
   private readonly artifacts = new ArtifactAssembler();
+  private readonly steps = new Map<string, string>();
 
   map(line: MachineLine): PackerEvent | undefined {
     const { target, timestamp, data } = line;
@@ -182,6 +201,8 @@ export class EventMapper {
           const raw = text ?? "";
           const { build, postProcessor, body } = splitUiPrefix(raw);
           const who = target !== "" ? target : build;
+          if (who !== undefined && level === "say") this.steps.set(who, body.trim());
+          const remote = who !== undefined && level === "error" && COMMAND_STEP.test(this.steps.get(who) ?? "");
           return {
             kind: "ui",
             level,
@@ -190,6 +211,7 @@ export class EventMapper {
             ...(postProcessor === undefined ? {} : { postProcessor }),
             text: raw,
             body,
+            ...(remote ? { remote } : {}),
             timestamp,
           };
         }

@@ -60,11 +60,43 @@ describe("progress state from a recorded build", () => {
     expect(state.builds.get("qemu.e2e")?.status).toBe("done");
   });
 
-  it("marks a failed build and keeps Packer's error lines", () => {
+  it("marks a failed build with Packer's own error, not the script's stderr", () => {
     const failed = replay(recorded("build-failure.txt"));
     expect(failed.state.builds.get("qemu.e2e")?.status).toBe("failed");
-    expect(failed.notes).toContainEqual({ kind: "error", build: "qemu.e2e", text: "sleep: invalid time interval 'bogus'" });
+    const errors = failed.notes.filter((n) => n.kind === "error").map((n) => (n.kind === "error" ? n.text : ""));
+    expect(errors[0]).toMatch(/^Build 'qemu\.e2e' errored after .*: Script exited with non-zero exit status: 1/);
+    expect(errors.filter((t) => t.includes("sleep"))).toEqual([]);
     expect(failed.notes.find((n) => n.kind === "build-finished")).toMatchObject({ ok: false });
+  });
+
+  it("shows a script's stderr as output: the shutdown command's complaint in a good build is no error", () => {
+    // build-success.txt: `Failed to connect to bus` is the stderr of the shutdown command.
+    expect(notes.filter((n) => n.kind === "error")).toEqual([]);
+    const events = recorded("build-success.txt");
+    const bus = events.find((e) => e.kind === "ui" && e.body.includes("Failed to connect to bus"));
+    expect(bus).toMatchObject({ level: "error", remote: true });
+    const upToBus = initialProgress(0);
+    for (const e of events.slice(0, events.indexOf(bus!) + 1)) applyEvent(upToBus, e, 1_000);
+    expect(upToBus.builds.get("qemu.e2e")?.lastOutput).toBe("Failed to connect to bus: No such file or directory");
+  });
+
+  it("still marks Packer's own errors as errors, in steps that run no command", () => {
+    // What Packer 1.6 prints when the ISO download fails (common.StepDownload), then the build's end.
+    const lines = [
+      "1,,ui,say,==> homelab.qemu.debian: Retrieving ISO",
+      "2,,ui,error,==> homelab.qemu.debian: Error downloading ISO: bad checksum",
+      "3,,ui,say,==> homelab.qemu.debian: Provisioning with shell script: scripts/10-base.sh",
+      "4,,ui,error,==> homelab.qemu.debian: debconf: delaying package configuration%!(PACKER_COMMA) since apt-utils is not installed",
+      "5,,ui,error,==> homelab.qemu.debian: Created symlink /etc/systemd/system/multi-user.target.wants/containerd.service.",
+    ].join("\n");
+    const events = parseMachineReadable(lines);
+    expect(events.map((e) => (e.kind === "ui" ? (e.remote ?? false) : undefined))).toEqual([false, false, false, true, true]);
+    const state = initialProgress(0);
+    const errors = events.flatMap((e) => applyEvent(state, e, 0)).filter((n) => n.kind === "error");
+    expect(errors).toEqual([{ kind: "error", build: "homelab.qemu.debian", text: "Error downloading ISO: bad checksum" }]);
+    const plain = events.flatMap((e) => plainLines(e, 0));
+    expect(plain.filter((l) => l.includes(" error "))).toEqual(["1970-01-01T00:00:00Z error ==> homelab.qemu.debian: Error downloading ISO: bad checksum"]);
+    expect(plain).toContain("1970-01-01T00:00:00Z ==> homelab.qemu.debian: Created symlink /etc/systemd/system/multi-user.target.wants/containerd.service.");
   });
 });
 
@@ -147,7 +179,8 @@ describe("plain and JSON modes", () => {
     const plain = new PlainProgress({ write: (s) => out.push(s) }, () => at);
     for (const e of recorded("build-failure.txt")) plain.event(e);
     const text = out.join("");
-    expect(text).toContain("2026-11-23T22:10:01Z error ==> qemu.e2e: sleep: invalid time interval 'bogus'\n");
+    // The script's stderr is printed as output; Packer's verdict is the error.
+    expect(text).toContain("2026-11-23T22:10:01Z ==> qemu.e2e: sleep: invalid time interval 'bogus'\n");
     expect(text).toContain("2026-11-23T22:10:01Z error qemu.e2e: Script exited with non-zero exit status: 1.");
     expect(text.split("\n").filter(Boolean).every((l) => l.startsWith("2026-11-23T22:10:01Z "))).toBe(true);
   });

@@ -10,9 +10,9 @@ import { runCli } from "../support/cli.js";
 const tmp = () => mkdtempSync(join(tmpdir(), "homelab-cli-"));
 
 describe("homelab generate", () => {
-  it("generates the embedded default when there is no homelab.yaml, and says so", async () => {
+  it("generates the embedded default with --default, and says so", async () => {
     const dir = tmp();
-    const result = await runCli(["generate", "--packer-version", "1.6.6"], { cwd: dir });
+    const result = await runCli(["generate", "--default", "--packer-version", "1.6.6"], { cwd: dir });
     expect(result.code, result.stderr).toBe(0);
     expect(result.stdout).toMatch(/^\(embedded default\): wrote homelab-bundle\/ \(\d+ files\) for homelab\/alpine-3\.24-k8snode-kubeadm/);
     expect(result.stdout).toMatch(/content hash sha256:[0-9a-f]{64}/);
@@ -47,7 +47,7 @@ describe("homelab generate", () => {
     const dir = tmp();
     mkdirSync(join(dir, "homelab-bundle", "scripts"), { recursive: true });
     writeFileSync(join(dir, "homelab-bundle", "scripts", "stale.sh"), "old");
-    expect((await runCli(["generate"], { cwd: dir })).code).toBe(0);
+    expect((await runCli(["generate", "--default"], { cwd: dir })).code).toBe(0);
     expect(existsSync(join(dir, "homelab-bundle", "scripts", "stale.sh"))).toBe(false);
     expect(readdirSync(dir)).toEqual(["homelab-bundle"]);
   });

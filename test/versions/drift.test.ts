@@ -172,16 +172,35 @@ describe("driftWarnings (for generate and build)", () => {
     const started = Date.now();
     const lines = await driftWarnings(c(), { ...server.urls, cacheDir, env: {}, budgetMs: 300, timeoutMs: 10_000, today: TODAY });
     expect(Date.now() - started).toBeLessThan(5000);
-    expect(lines).toEqual(["could not check: versions check took longer than 300 ms (upstream slow or unreachable)"]);
+    expect(lines).toEqual([
+      "could not check the pins against upstream: the check took longer than 300 ms; said at most once a day, `homelab versions check` tells more",
+    ]);
   });
 
-  it("per-request timeouts give could-not-check lines per pin", async () => {
+  it("offline: one line for every pin that could not be checked, at most once a day", async () => {
     server.allPaths = { delayMs: 20_000 };
-    const lines = await driftWarnings(c(), { ...server.urls, cacheDir, env: {}, budgetMs: 3000, timeoutMs: 150, today: TODAY });
-    expect(lines).toEqual([
-      expect.stringMatching(/^alpine\.version: could not check: no answer from .* within 150 ms$/),
-      expect.stringMatching(/^k8s\.version: could not check: no answer from .* within 150 ms$/),
+    let now = TODAY.getTime();
+    const warn = () => driftWarnings(c(), { ...server.urls, cacheDir, env: {}, budgetMs: 3000, timeoutMs: 150, today: TODAY, now: () => now });
+    expect(await warn()).toEqual([
+      expect.stringMatching(
+        /^could not check the pins against upstream: alpine\.version: no answer from .* within 150 ms \(and 1 more\); said at most once a day/,
+      ),
     ]);
+    now += 23 * 60 * 60 * 1000;
+    expect(await warn()).toEqual([]);
+    now += 2 * 60 * 60 * 1000;
+    expect(await warn()).toHaveLength(1);
+  });
+
+  it("never says it could not check while the cache is fresh, even with upstream gone", async () => {
+    // Warm the cache; an hour later upstream is gone, but the answers are still fresh.
+    const fresh = await driftWarnings(c(), { ...server.urls, cacheDir, env: {}, today: TODAY });
+    expect(fresh.some((l) => l.includes("could not check"))).toBe(false);
+    const urls = server.urls;
+    await server.close();
+    const later = await driftWarnings(c(), { ...urls, cacheDir, env: {}, today: TODAY, now: () => Date.now() + 60 * 60 * 1000 });
+    expect(later).toEqual(fresh);
+    server = await UpstreamServer.start();
   });
 
   it("uses the cache when the server is down", async () => {
