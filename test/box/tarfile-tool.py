@@ -6,7 +6,7 @@ header in them comes from a real, independent tar implementation.
   tarfile-tool.py write FORMAT OUT SRCDIR [--gzip] [--global KEY=VALUE]
   tarfile-tool.py list ARCHIVE            (JSON: one object per member, with a sha256 of each file
                                            up to 64 MiB: larger ones are sparse giants, not read)
-  tarfile-tool.py members FORMAT OUT      (JSON list of members on stdin)
+  tarfile-tool.py members FORMAT OUT [--global KEY=VALUE]   (JSON list of members on stdin)
 """
 
 import hashlib
@@ -61,11 +61,13 @@ def list_archive(archive):
     json.dump(out, sys.stdout)
 
 
-def members(fmt, out):
-    """Members as JSON: {name, type, linkname?, data?, size?}. A `size` larger than `data` writes
-    only the header (a declared size with no body: a truncated or bombing archive)."""
+def members(fmt, out, global_headers):
+    """Members as JSON: {name, type, linkname?, data?, size?}. A `size` writes only the header
+    with that size (a declared size with no body: a truncated or bombing archive, or a link or
+    directory claiming data)."""
     with open(out, "wb") as f:
-        tar = tarfile.open(fileobj=f, mode="w", format=FORMATS[fmt])
+        kwargs = {"pax_headers": global_headers} if global_headers else {}
+        tar = tarfile.open(fileobj=f, mode="w", format=FORMATS[fmt], **kwargs)
         for spec in json.load(sys.stdin):
             info = tarfile.TarInfo(spec["name"])
             info.type = WRITE_TYPES[spec.get("type", "file")]
@@ -81,23 +83,26 @@ def members(fmt, out):
         tar.close()
 
 
+def global_options(rest):
+    found = {}
+    while rest:
+        if rest[0] == "--global":
+            key, _, value = rest[1].partition("=")
+            found[key] = value
+            rest = rest[2:]
+        else:
+            rest = rest[1:]
+    return found
+
+
 def main(argv):
     cmd = argv[1]
     if cmd == "write":
-        globals_ = {}
-        rest = argv[5:]
-        while rest:
-            if rest[0] == "--global":
-                key, _, value = rest[1].partition("=")
-                globals_[key] = value
-                rest = rest[2:]
-            else:
-                rest = rest[1:]
-        write(argv[2], argv[3], argv[4], "--gzip" in argv[5:], globals_)
+        write(argv[2], argv[3], argv[4], "--gzip" in argv[5:], global_options(argv[5:]))
     elif cmd == "list":
         list_archive(argv[2])
     elif cmd == "members":
-        members(argv[2], argv[3])
+        members(argv[2], argv[3], global_options(argv[4:]))
     else:
         raise SystemExit("unknown command " + cmd)
 
