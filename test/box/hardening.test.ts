@@ -194,10 +194,10 @@ describe("4. upload limits", () => {
     try {
       const body = readFileSync(makeBox(tmp.path, "chunky", { imageBytes: 1 << 20 }));
       const head = `PUT /acme/big/1.0.0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${WRITE_TOKEN}\r\nTransfer-Encoding: chunked\r\n\r\n`;
-      const chunks: string[] = [head];
+      const chunks: Array<string | Buffer> = [head];
       for (let i = 0; i < body.length; i += 64 * 1024) {
         const c = body.subarray(i, i + 64 * 1024);
-        chunks.push(`${c.length.toString(16)}\r\n${c.toString("latin1")}\r\n`);
+        chunks.push(`${c.length.toString(16)}\r\n`, c, "\r\n");
       }
       chunks.push("0\r\n\r\n");
       const text = await raw(server.port, chunks);
