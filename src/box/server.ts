@@ -79,7 +79,14 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
   server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
     const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
     log(`- - ${status} malformed request (${err.code ?? err.message})`);
-    if (socket.writable && !(socket as Socket & { _httpMessage?: unknown })._httpMessage) {
+    // A request whose head was fine but whose body is not (a bad chunk): its handler is still
+    // waiting for the body and has answered nothing yet, so the answer is written here.
+    const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+    if (pending && !pending.headersSent && socket.writable) {
+      why.set(pending, `malformed request body (${err.code ?? err.message})`);
+      const body = `${JSON.stringify({ error: `malformed request body (${err.code ?? "parse error"})` })}\n`;
+      socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    } else if (socket.writable && !pending) {
       socket.end(`HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request"}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
     } else socket.destroy();
   });
