@@ -198,27 +198,33 @@ export class BoxStore {
     await this.sweepIncoming();
     const part = newPartName();
     let tmp: string | undefined;
+    // Which write a full disk stopped, for the log.
+    let stage = "copying the upload";
     try {
       await this.mkdirs([INCOMING]);
       tmp = this.path(INCOMING, part);
       const { checksum, size, provider, architecture } = await this.ingest(source, tmp, req);
       const from = tmp;
+      stage = "taking the box's lock";
       return await this.withBoxLock(req.box, true, async () => {
         const catalog = (await this.readCatalog(req.box)) ?? emptyCatalog(formatBoxRef(req.box));
         const previous = findProvider(catalog, req.version, provider, architecture);
         if (previous && !req.force) throw this.conflict(req.box, req.version, provider, architecture);
         const rel = boxFile(req.version, provider, architecture, checksum);
         const oldFile = previous && entryFile(req.version, previous);
+        stage = "placing the box file";
         await this.mkdirs([req.box.org, req.box.name, req.version]);
         const dest = this.path(req.box.org, req.box.name, rel);
         await rename(from, dest);
         await syncDir(this.path(req.box.org, req.box.name, req.version));
         const next = upsertProvider(catalog, req.version, { name: provider, url: rel, checksum_type: "sha256", checksum, architecture, size }, req.defaultArchitecture);
+        stage = "writing the catalog";
         try {
           await this.writeCatalog(req.box, next);
         } catch (err) {
           // The catalog still names the old file (or nothing): the new one is not published.
           if (oldFile !== rel) await unlink(dest).catch(() => {});
+          await rmdir(this.path(req.box.org, req.box.name, req.version)).catch(() => {}); // only if that left it empty
           throw err;
         }
         if (oldFile !== undefined && oldFile !== rel) await unlink(this.path(req.box.org, req.box.name, oldFile)).catch(ignoreMissing);
@@ -234,7 +240,7 @@ export class BoxStore {
         };
       });
     } catch (err) {
-      throw asStoreError(err, req.label);
+      throw asStoreError(err, `${req.label} (${stage})`);
     } finally {
       if (tmp !== undefined) await unlink(tmp).catch(() => {}); // gone after a successful rename; a leftover otherwise
       releasePart(part);
@@ -263,6 +269,8 @@ export class BoxStore {
       for (const p of paths) await unlink(p).catch(ignoreMissing);
       await rmdir(versionDir).catch(() => {}); // only when empty: a file of someone else's stays
       return removed;
+    }).catch((err: unknown) => {
+      throw asStoreError(err, what);
     });
   }
 
@@ -350,7 +358,7 @@ export class BoxStore {
       if (err instanceof HomelabError) throw err;
       if ((err as Error).name === "AbortError") throw new JobError(`${req.label}: publish aborted`, { cause: err });
       if (isMissing(err)) throw new InputError(`${req.label}: no such file`);
-      throw asStoreError(err, req.label);
+      throw asStoreError(err, `${req.label} (copying the upload)`);
     }
     req.onProgress?.(req.total === undefined ? { bytes } : { bytes, total: req.total });
     const info = await inspector.end(req.provider);
