@@ -2,7 +2,9 @@
 # Installs the Debian packages the test suite drives for real: Packer and qemu (bundles are
 # validated and built), shellcheck and bubblewrap + busybox (the in-VM scripts are linted and
 # run in a sandbox), vagrant (the box registry is read by the real client), and the tools that
-# make an offline Debian base image for the end-to-end build.
+# make an offline Debian base image for the end-to-end build; python3 (hostile archives made with
+# tarfile) and util-linux (mount of a small tmpfs, unshare for a PID-1 server) for the registry's
+# adversarial tests.
 set -euo pipefail
 
 packages=(
@@ -12,6 +14,7 @@ packages=(
   vagrant
   debootstrap extlinux syslinux-common fdisk e2fsprogs
   zstd patch sudo containerd dash
+  python3 util-linux
 )
 
 sudo=""

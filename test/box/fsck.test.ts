@@ -142,7 +142,9 @@ describe("the sweep on server start", () => {
 
 /** `homelab box serve` as PID 1 of a new pid namespace (what a container's entry point is). */
 async function servePid1(root: string): Promise<{ child: ChildProcess; port: number }> {
-  const child = spawn("unshare", ["--pid", "--fork", "--kill-child", "--mount-proc", process.execPath, CLI, "box", "serve", "--root", root, "--port", "0", "--quiet"], {
+  // Not root: a user namespace of its own makes the pid namespace (and /proc) allowed.
+  const asUser = process.getuid?.() === 0 ? [] : ["--map-root-user"];
+  const child = spawn("unshare", [...asUser, "--pid", "--fork", "--kill-child", "--mount-proc", process.execPath, CLI, "box", "serve", "--root", root, "--port", "0", "--quiet"], {
     env: { ...process.env, HOMELAB_REGISTRY_WRITE_TOKENS: WRITE_TOKEN },
     stdio: ["ignore", "pipe", "inherit"],
   });
