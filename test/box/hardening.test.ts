@@ -1,3 +1,4 @@
+import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
 import { existsSync, mkdirSync, readFileSync, readdirSync, renameSync, symlinkSync, writeFileSync } from "node:fs";
 import { createServer as createTcpServer, connect, type Server as TcpServer } from "node:net";
@@ -7,7 +8,7 @@ import { parseCatalog } from "../../src/box/catalog.js";
 import { HttpRegistry } from "../../src/box/http-registry.js";
 import { publishBox } from "../../src/box/publish.js";
 import { startRegistryServer, type RegistryServer } from "../../src/box/server.js";
-import { http, makeBox, runCli, tempDir, WRITE_TOKEN, READ_TOKEN } from "./support.js";
+import { CLI, http, makeBox, runCli, tempDir, WRITE_TOKEN, READ_TOKEN } from "./support.js";
 
 /**
  * One test per failure found by the attack on the registry (issue 12, items 1–8). Each one
@@ -268,6 +269,42 @@ describe("4. upload limits", () => {
       expect(ok).toMatch(/^HTTP\/1\.1 100 Continue\r\n\r\nHTTP\/1\.1 201/);
     } finally {
       await server.close({ graceMs: 100 });
+    }
+  });
+});
+
+describe("4. the serve flags", () => {
+  it("--max-upload-size and --idle-timeout reach the server; a bad size is one line, exit 2", async () => {
+    const bad = await runCli(["box", "serve", "--root", tmp.path, "--max-upload-size", "12X"]);
+    expect(bad.code).toBe(2);
+    expect(bad.stderr).toMatch(/--max-upload-size: expected a size/);
+    const root = join(tmp.path, "r4e");
+    mkdirSync(root);
+    const child = spawn(process.execPath, [CLI, "box", "serve", "--root", root, "--port", "0", "--max-upload-size", "1K", "--idle-timeout", "1"], {
+      env: { ...process.env, HOMELAB_REGISTRY_WRITE_TOKENS: WRITE_TOKEN },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let stderr = "";
+    child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
+    try {
+      const port = await new Promise<number>((resolve) => {
+        let out = "";
+        child.stdout.on("data", (d: Buffer) => {
+          out += d.toString();
+          const m = /127\.0\.0\.1:(\d+)/.exec(out);
+          if (m) resolve(Number(m[1]));
+        });
+      });
+      const big = await raw(port, [`PUT /acme/f/1.0.0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${WRITE_TOKEN}\r\nContent-Length: 2048\r\n\r\n`]);
+      expect(big).toMatch(/^HTTP\/1\.1 413/);
+      const t0 = Date.now();
+      const idle = await raw(port, [`PUT /acme/f/1.0.0 HTTP/1.1\r\nHost: x\r\nAuthorization: Bearer ${WRITE_TOKEN}\r\nContent-Length: 1000\r\n\r\n`, "x"]);
+      expect(idle).toMatch(/^HTTP\/1\.1 408/);
+      expect(Date.now() - t0).toBeLessThan(5000);
+      await waitFor(() => /PUT \/acme\/f\/1\.0\.0 408/.test(stderr));
+    } finally {
+      child.kill("SIGTERM");
+      await new Promise((r) => child.on("exit", r));
     }
   });
 });
