@@ -2,6 +2,7 @@
 // Python's http.server serving the same file, in the same run (curl is the client for both).
 //   npm run build && node bench/serve.mjs [--mib N] [--runs N]
 import { execFileSync, spawn } from "node:child_process";
+import { readdirSync } from "node:fs";
 import { join } from "node:path";
 import { CLI, makeBox, median, tempDir } from "./common.mjs";
 
@@ -31,6 +32,8 @@ function start(cmd, args, cwd, pattern) {
   });
 }
 const ourPort = await start(process.execPath, [CLI, "box", "serve", "--root", reg, "--port", "0", "--quiet"], dir, /127\.0\.0\.1:(\d+)/);
+// Box files are named by their checksum: take the one the publish wrote.
+const [boxFile] = readdirSync(join(reg, "bench/box/1.0.0"));
 const pyPort = await start("python3", ["-u", "-m", "http.server", "0", "--bind", "127.0.0.1"], join(reg, "bench/box/1.0.0"), /port (\d+)/);
 
 function curl(url) {
@@ -42,7 +45,7 @@ function curl(url) {
 const ours = [];
 const py = [];
 for (let i = 0; i < runs; i++) {
-  py.push(curl(`http://127.0.0.1:${pyPort}/libvirt-amd64.box`));
+  py.push(curl(`http://127.0.0.1:${pyPort}/${boxFile}`));
   ours.push(curl(`http://127.0.0.1:${ourPort}/bench/box/1.0.0/libvirt/amd64`));
 }
 const o = median(ours);

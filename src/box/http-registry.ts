@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
-import { request as httpRequest, type IncomingMessage } from "node:http";
+import { request as httpRequest, type ClientRequest, type IncomingMessage } from "node:http";
 import { request as httpsRequest } from "node:https";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
-import { InputError, JobError } from "../errors.js";
+import { HomelabError, InputError, JobError } from "../errors.js";
 import { parseCatalog, type Catalog } from "./catalog.js";
 import { type BoxRef, type BoxSelector } from "./names.js";
 import { ConflictError, NotFoundError, type PublishRequest, type PublishResult } from "./store.js";
@@ -13,17 +13,30 @@ import { ConflictError, NotFoundError, type PublishRequest, type PublishResult }
 /** What a remote publish takes: the store's request, reading from a file instead of a stream. */
 export type RemotePublish = Omit<PublishRequest, "label" | "total"> & { readonly file: string };
 
+export interface HttpRegistryOptions {
+  /** Connecting (TCP and TLS) may take this long (default 30 s). */
+  readonly connectTimeoutMs?: number;
+  /** A connection that sends and receives nothing for this long is given up (default 120 s). */
+  readonly idleTimeoutMs?: number;
+}
+
 /**
  * A registry reached over HTTP (`homelab box serve` elsewhere). Uploads stream the file with
- * its Content-Length and hash it on the way; the server's checksum must match ours.
+ * its Content-Length and hash it on the way; the server's checksum must match ours. Every
+ * failure (no answer, a reset, an answer that is not a registry's) is a one-line JobError.
  */
 export class HttpRegistry {
   private readonly base: URL;
+  private readonly connectMs: number;
+  private readonly idleMs: number;
   constructor(
     url: string,
     private readonly token: string | undefined,
+    opts: HttpRegistryOptions = {},
   ) {
     this.base = new URL(url.endsWith("/") ? url : `${url}/`);
+    this.connectMs = opts.connectTimeoutMs ?? 30_000;
+    this.idleMs = opts.idleTimeoutMs ?? 120_000;
   }
 
   async publish(p: RemotePublish): Promise<PublishResult> {
@@ -60,18 +73,20 @@ export class HttpRegistry {
     const upload = pipeline(createReadStream(p.file, { highWaterMark: 1 << 20 }), tee, req, p.signal ? { signal: p.signal } : {}).catch((err: unknown) => err);
     const res = await response.catch(async (err: unknown) => {
       const uploadErr = await upload;
-      throw new JobError(`PUT ${url.href}: ${(uploadErr as Error | undefined)?.message ?? (err as Error).message}`);
+      if (err instanceof HomelabError) throw err;
+      throw new JobError(`PUT ${shown(url)}: ${oneLine((uploadErr as Error | undefined)?.message ?? (err as Error).message)}`);
     });
-    const body = await readBody(res);
+    const body = await this.readBody(res, "PUT", url);
     if (res.statusCode === 200 || res.statusCode === 201) {
       await upload;
       p.onProgress?.({ bytes, total: size });
-      const result = JSON.parse(body) as PublishResult;
+      const result = parseJson(body, "PUT", url) as Partial<PublishResult> | null;
+      if (typeof result?.checksum !== "string") throw notRegistry("PUT", url, "the answer has no checksum");
       const ours = hash.digest("hex");
       if (result.checksum !== ours) {
-        throw new JobError(`${url.href}: the registry stored checksum ${result.checksum} but the file hashes to ${ours}; publish again (with --force)`);
+        throw new JobError(`${shown(url)}: the registry stored checksum ${oneLine(result.checksum)} but the file hashes to ${ours}; publish again (with --force)`);
       }
-      return result;
+      return result as PublishResult;
     }
     req.destroy();
     throw this.failure("PUT", url, res.statusCode ?? 0, body);
@@ -79,27 +94,56 @@ export class HttpRegistry {
 
   async catalogs(name?: BoxRef): Promise<Catalog[]> {
     const url = new URL(name ? `${name.org}/${name.name}` : "", this.base);
-    const res = await waitResponse(this.request("GET", url, { Accept: "application/json" }).end() as ReturnType<HttpRegistry["request"]>);
-    const body = await readBody(res);
+    const res = await this.send("GET", url, { Accept: "application/json" });
+    const body = await this.readBody(res, "GET", url);
     if (res.statusCode === 404 && name) return [];
     if (res.statusCode !== 200) throw this.failure("GET", url, res.statusCode ?? 0, body);
-    if (name) return [parseCatalog(body, url.href)];
-    const index = JSON.parse(body) as { boxes?: unknown[] };
-    return (index.boxes ?? []).map((b) => parseCatalog(JSON.stringify(b), url.href));
+    if (name) return [parseCatalog(body, shown(url))];
+    const index = parseJson(body, "GET", url) as { boxes?: unknown } | null;
+    if (!Array.isArray(index?.boxes)) throw notRegistry("GET", url, 'no "boxes" list');
+    return index.boxes.map((b) => parseCatalog(JSON.stringify(b), shown(url)));
   }
 
   async remove(sel: BoxSelector): Promise<void> {
     if (this.token === undefined) throw new InputError(`removing from ${this.base.origin} needs a token: pass --token or set HOMELAB_REGISTRY_TOKEN`);
     const path = [sel.org, sel.name, sel.version, sel.provider, sel.architecture].filter((s) => s !== undefined).join("/");
     const url = new URL(path, this.base);
-    const res = await waitResponse(this.request("DELETE", url, {}).end() as ReturnType<HttpRegistry["request"]>);
-    const body = await readBody(res);
+    const res = await this.send("DELETE", url, {});
+    const body = await this.readBody(res, "DELETE", url);
     if (res.statusCode !== 200) throw this.failure("DELETE", url, res.statusCode ?? 0, body);
   }
 
-  private request(method: string, url: URL, headers: Record<string, string>) {
+  /** A request without a body; its failure to connect or to answer is a one-line JobError. */
+  private async send(method: string, url: URL, headers: Record<string, string>): Promise<IncomingMessage> {
+    const req = this.request(method, url, headers);
+    req.end();
+    return waitResponse(req).catch((err: unknown) => {
+      if (err instanceof HomelabError) throw err;
+      throw new JobError(`${method} ${shown(url)}: ${oneLine((err as Error).message)}`);
+    });
+  }
+
+  /** Both timeouts end the request with a JobError that says which one it was. */
+  private request(method: string, url: URL, headers: Record<string, string>): ClientRequest {
     const h = this.token === undefined ? headers : { ...headers, Authorization: `Bearer ${this.token}` };
-    return (url.protocol === "https:" ? httpsRequest : httpRequest)(url, { method, headers: h });
+    const req = (url.protocol === "https:" ? httpsRequest : httpRequest)(url, { method, headers: h });
+    req.setTimeout(this.idleMs, () => req.destroy(new JobError(`${method} ${shown(url)}: no answer for ${this.idleMs / 1000} s (timed out)`)));
+    req.once("socket", (socket) => {
+      if (!socket.connecting) return;
+      const timer = setTimeout(() => req.destroy(new JobError(`${method} ${shown(url)}: could not connect within ${this.connectMs / 1000} s (timed out)`)), this.connectMs);
+      socket.once("connect", () => clearTimeout(timer));
+      req.once("close", () => clearTimeout(timer));
+    });
+    return req;
+  }
+
+  private async readBody(res: IncomingMessage, method: string, url: URL): Promise<string> {
+    try {
+      return await readBody(res);
+    } catch (err) {
+      if (err instanceof HomelabError) throw err;
+      throw new JobError(`${method} ${shown(url)}: the answer was cut off (${oneLine((err as Error).message)})`);
+    }
   }
 
   private failure(method: string, url: URL, status: number, body: string): Error {
@@ -109,15 +153,36 @@ export class HttpRegistry {
     } catch {
       /* not JSON: keep the text */
     }
-    const text = `${method} ${url.origin}${url.pathname}: ${status} ${message}`;
+    const text = `${method} ${shown(url)}: ${status} ${oneLine(String(message)).slice(0, 300)}`;
     if (status === 409) return new ConflictError(text);
     if (status === 404) return new NotFoundError(text);
-    if (status === 400 || status === 401 || status === 403) return new InputError(text);
+    if (status === 400 || status === 401 || status === 403 || status === 413) return new InputError(text);
     return new JobError(text);
   }
 }
 
-function waitResponse(req: ReturnType<typeof httpRequest>): Promise<IncomingMessage> {
+/** The URL without its query (where a token could be). */
+function shown(url: URL): string {
+  return `${url.origin}${url.pathname}`;
+}
+
+function oneLine(text: string): string {
+  return text.replace(/\s*[\r\n]+\s*/g, " ").trim();
+}
+
+function parseJson(body: string, method: string, url: URL): unknown {
+  try {
+    return JSON.parse(body);
+  } catch {
+    throw notRegistry(method, url, "the answer is not valid JSON");
+  }
+}
+
+function notRegistry(method: string, url: URL, why: string): JobError {
+  return new JobError(`${method} ${shown(url)}: ${why}; is this a homelab registry (homelab box serve)?`);
+}
+
+function waitResponse(req: ClientRequest): Promise<IncomingMessage> {
   return new Promise((resolve, reject) => {
     req.once("response", resolve);
     req.once("error", reject);
@@ -138,4 +203,3 @@ async function readBody(res: IncomingMessage): Promise<string> {
 export function isRegistryUrl(registry: string): boolean {
   return /^https?:\/\//i.test(registry);
 }
-

@@ -1,4 +1,4 @@
-import { open, stat, unlink } from "node:fs/promises";
+import { open, readFile, stat, unlink } from "node:fs/promises";
 import { JobError } from "../errors.js";
 
 /**
@@ -14,7 +14,14 @@ export async function withLock<T>(lockFile: string, fn: () => Promise<T>, timeou
   for (;;) {
     try {
       const fh = await open(lockFile, "wx", 0o644);
-      await fh.writeFile(`${process.pid}\n`);
+      try {
+        await fh.writeFile(`${process.pid}\n`);
+      } catch (err) {
+        // A full disk: do not leave an empty lock behind for every later writer to wait on.
+        await fh.close();
+        await unlink(lockFile).catch(() => {});
+        throw err;
+      }
       await fh.close();
       break;
     } catch (err) {
@@ -75,4 +82,16 @@ export function processExists(pid: number): boolean {
   } catch (err) {
     return (err as NodeJS.ErrnoException).code === "EPERM";
   }
+}
+
+/** Whether a lock file's owner is gone (its pid is dead or unreadable): fsck reports such a lock. */
+export async function lockOwnerGone(lockFile: string): Promise<boolean> {
+  let text: string;
+  try {
+    text = await readFile(lockFile, "utf8");
+  } catch {
+    return false; // released meanwhile
+  }
+  const pid = Number(text.trim());
+  return !(Number.isInteger(pid) && pid > 0 && processExists(pid));
 }

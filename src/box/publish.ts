@@ -48,7 +48,7 @@ export async function publishBox(o: PublishBoxOptions): Promise<PublishResult> {
     ...(o.signal === undefined ? {} : { signal: o.signal }),
   };
   if (isRegistryUrl(o.registry)) {
-    return new HttpRegistry(o.registry, o.token ?? process.env.HOMELAB_REGISTRY_TOKEN).publish({ file: o.file, ...common });
+    return remoteRegistry(o.registry, o.token).publish({ file: o.file, ...common });
   }
   let total: number | undefined;
   try {
@@ -66,7 +66,7 @@ export async function publishBox(o: PublishBoxOptions): Promise<PublishResult> {
 /** Catalogs of one box (or every box) in a registry directory or URL. */
 export async function listRegistry(registry: string, name?: string, token?: string): Promise<Catalog[]> {
   const ref: BoxRef | undefined = name === undefined ? undefined : parseBoxRef(name);
-  if (isRegistryUrl(registry)) return new HttpRegistry(registry, token ?? process.env.HOMELAB_REGISTRY_TOKEN).catalogs(ref);
+  if (isRegistryUrl(registry)) return remoteRegistry(registry, token).catalogs(ref);
   const store = await BoxStore.open(registry);
   const refs = ref ? [ref] : await store.listBoxes();
   const out: Catalog[] = [];
@@ -80,8 +80,22 @@ export async function listRegistry(registry: string, name?: string, token?: stri
 /** Removes `org/name@version[/provider[/architecture]]`; throws NotFoundError when nothing matches. */
 export async function removeFromRegistry(registry: string, sel: BoxSelector, token?: string): Promise<CatalogProvider[] | undefined> {
   if (isRegistryUrl(registry)) {
-    await new HttpRegistry(registry, token ?? process.env.HOMELAB_REGISTRY_TOKEN).remove(sel);
+    await remoteRegistry(registry, token).remove(sel);
     return undefined;
   }
   return (await BoxStore.open(registry)).remove(sel);
+}
+
+/**
+ * A URL registry with the token from the caller or $HOMELAB_REGISTRY_TOKEN, and its idle
+ * timeout from $HOMELAB_REGISTRY_TIMEOUT (seconds) when set: a server that stops answering is
+ * given up after that long.
+ */
+function remoteRegistry(url: string, token: string | undefined): HttpRegistry {
+  const raw = process.env.HOMELAB_REGISTRY_TIMEOUT;
+  const seconds = raw === undefined || raw === "" ? undefined : Number(raw);
+  if (seconds !== undefined && !(Number.isFinite(seconds) && seconds > 0)) {
+    throw new InputError(`HOMELAB_REGISTRY_TIMEOUT: expected a number of seconds, got ${JSON.stringify(raw)}`);
+  }
+  return new HttpRegistry(url, token ?? process.env.HOMELAB_REGISTRY_TOKEN, seconds === undefined ? {} : { idleTimeoutMs: seconds * 1000, connectTimeoutMs: seconds * 1000 });
 }

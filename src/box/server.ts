@@ -1,11 +1,13 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
-import type { AddressInfo } from "node:net";
+import type { AddressInfo, Socket } from "node:net";
+import { PassThrough } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { HomelabError, InputError } from "../errors.js";
 import type { Catalog } from "./catalog.js";
+import { fsckRegistry } from "./fsck.js";
 import { formatBoxRef } from "./names.js";
 import { parseRequestPath, type Route } from "./request-path.js";
-import { BoxStore, ConflictError, NotFoundError, OutsideRootError } from "./store.js";
+import { BoxStore, ConflictError, CorruptCatalogError, NoSpaceError, NotFoundError, OutsideRootError, UploadTooLargeError } from "./store.js";
 import { TokenSet, type AccessConfig } from "./tokens.js";
 
 export interface RegistryServerOptions extends AccessConfig {
@@ -15,8 +17,16 @@ export interface RegistryServerOptions extends AccessConfig {
   readonly port?: number;
   /** Base URL written into catalogs instead of http://<Host header> (behind a proxy). */
   readonly publicUrl?: string;
-  /** One line per request (method, path, status); silent when omitted. */
+  /** One line per request (method, path, status, and why when it failed); silent when omitted. */
   readonly log?: (line: string) => void;
+  /** Largest upload accepted, in bytes (default DEFAULT_MAX_UPLOAD_BYTES). */
+  readonly maxUploadBytes?: number;
+  /**
+   * A connection that sends and receives nothing for this long is cut; an upload cut so is
+   * answered 408 (default DEFAULT_IDLE_TIMEOUT_MS). There is no limit on a request's total
+   * time: a slow but steady upload of a big box must not be cut.
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 export interface RegistryServer {
@@ -30,50 +40,110 @@ export interface RegistryServer {
   close(opts?: { graceMs?: number }): Promise<void>;
 }
 
+export const DEFAULT_MAX_UPLOAD_BYTES = 64 * 1024 ** 3;
+export const DEFAULT_IDLE_TIMEOUT_MS = 120_000;
+/** Complete request headers must arrive within this (slowloris). */
+const HEADERS_TIMEOUT_MS = 30_000;
+
 const HOST_HEADER = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
+
+/** Why an upload was aborted by the server (the AbortSignal's reason). */
+type AbortReason = "shutdown" | "idle";
 
 /** Starts the box registry HTTP server on a directory store. */
 export async function startRegistryServer(opts: RegistryServerOptions): Promise<RegistryServer> {
   const store = await BoxStore.open(opts.root);
-  await store.sweepIncoming();
+  const maxUpload = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
+  const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
+  const log = (line: string): void => opts.log?.(line);
+  // Leftovers of a killed or starved predecessor (this process may have its pid: PID 1 in a container).
+  const swept = await fsckRegistry(store, { repair: "junk" });
+  for (const f of swept.repaired) log(`sweep: removed ${f.kind} ${f.path}`);
+  for (const f of swept.findings.filter((x) => !swept.repaired.includes(x))) log(`sweep: ${f.kind} ${f.path}: ${f.detail} (see homelab box fsck)`);
+
   const write = new TokenSet(opts.writeTokens);
   const read = new TokenSet(opts.readTokens);
-  const uploads = new Set<AbortController>();
+  const uploads = new Map<Socket, AbortController>();
   const inFlight = new Set<Promise<void>>();
+  /** Why a request failed, appended to its log line. */
+  const why = new WeakMap<ServerResponse, string>();
   let closing = false;
 
-  const server: Server = createServer((req, res) => {
-    const done = handle(req, res).catch((err: unknown) => {
-      opts.log?.(`error: ${(err as Error).stack ?? String(err)}`);
+  const server: Server = createServer({ requestTimeout: 0, headersTimeout: HEADERS_TIMEOUT_MS });
+  server.timeout = idleMs;
+  server.on("timeout", (socket: Socket) => {
+    const upload = uploads.get(socket);
+    if (upload) upload.abort("idle" satisfies AbortReason);
+    else socket.destroy();
+  });
+  server.on("clientError", (err: NodeJS.ErrnoException, socket: Socket) => {
+    const status = err.code === "HPE_HEADER_OVERFLOW" ? 431 : err.code === "ERR_HTTP_REQUEST_TIMEOUT" ? 408 : 400;
+    log(`- - ${status} malformed request (${err.code ?? err.message})`);
+    // A request whose head was fine but whose body is not (a bad chunk): its handler is still
+    // waiting for the body and has answered nothing yet, so the answer is written here.
+    const pending = (socket as Socket & { _httpMessage?: ServerResponse })._httpMessage;
+    if (pending && !pending.headersSent && socket.writable) {
+      why.set(pending, `malformed request body (${err.code ?? err.message})`);
+      const body = `${JSON.stringify({ error: `malformed request body (${err.code ?? "parse error"})` })}\n`;
+      socket.end(`HTTP/1.1 400 Bad Request\r\nConnection: close\r\nContent-Type: application/json\r\nContent-Length: ${Buffer.byteLength(body)}\r\n\r\n${body}`);
+    } else if (socket.writable && !pending) {
+      socket.end(`HTTP/1.1 ${status} ${status === 431 ? "Request Header Fields Too Large" : status === 408 ? "Request Timeout" : "Bad Request"}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+    } else socket.destroy();
+  });
+  const dispatch = (expectContinue: boolean) => (req: IncomingMessage, res: ServerResponse) => {
+    const done = handle(req, res, expectContinue).catch((err: unknown) => {
+      why.set(res, `internal error: ${oneLine(err)}`);
       if (!res.headersSent) sendJson(res, 500, { error: "internal error" });
       else res.destroy();
     });
     inFlight.add(done);
     void done.finally(() => inFlight.delete(done));
-  });
+  };
+  server.on("request", dispatch(false));
+  // Without this listener Node answers "100 Continue" before anyone looked at the token.
+  server.on("checkContinue", dispatch(true));
 
-  async function handle(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    res.on("finish", () => opts.log?.(`${req.method} ${req.url} ${res.statusCode}`));
+  async function handle(req: IncomingMessage, res: ServerResponse, expectContinue: boolean): Promise<void> {
+    const shown = redactUrl(req.url ?? "");
+    res.on("finish", () => log(`${req.method} ${shown} ${res.statusCode}${why.has(res) ? ` ${why.get(res)}` : ""}`));
+    res.on("close", () => {
+      if (!res.writableFinished) log(`${req.method} ${shown} aborted: ${why.get(res) ?? "the client closed the connection"}`);
+    });
+    const fail = (status: number, message: string, logged = message): void => {
+      why.set(res, logged);
+      sendError(res, req, status, message);
+    };
     const parsed = parseRequestPath(req.url ?? "");
-    if ("status" in parsed) return void sendError(res, req, parsed.status, parsed.reason);
+    if ("status" in parsed) return void fail(parsed.status, parsed.reason);
     const { route, query } = parsed;
     const method = req.method ?? "GET";
     if (route.kind === "health") return void (method === "GET" || method === "HEAD" ? sendText(res, req, 200, "ok\n") : notAllowed(res, req, "GET, HEAD"));
 
-    const token = bearer(req) ?? query.get("access_token") ?? undefined;
     if (method === "GET" || method === "HEAD") {
+      const token = bearer(req) ?? query.get("access_token") ?? undefined;
       if (read.size > 0 && !(read.has(token) || write.has(token))) return void denied(res, req, token);
-      if (route.kind === "index") return sendIndex(req, res);
-      if (route.kind === "catalog") return sendCatalog(req, res, route);
-      if (route.kind === "provider" && route.architecture !== undefined) return sendBox(req, res, route);
-      return void sendError(res, req, 404, "GET a catalog (/org/name) or a box (/org/name/version/provider/architecture)");
+      try {
+        if (route.kind === "index") return await sendIndex(req, res);
+        if (route.kind === "catalog") return await sendCatalog(req, res, route);
+        if (route.kind === "provider" && route.architecture !== undefined) return await sendBox(req, res, route);
+      } catch (err) {
+        if (err instanceof CorruptCatalogError) return void fail(500, corruptMessage(err), err.message);
+        throw err;
+      }
+      return void fail(404, "GET a catalog (/org/name) or a box (/org/name/version/provider/architecture)");
     }
     if (method === "PUT" || method === "DELETE") {
-      if (write.size === 0) return void sendError(res, req, 403, "uploads are disabled: the server has no write token configured");
+      if (write.size === 0) return void fail(403, "uploads are disabled: the server has no write token configured");
+      // A write token in the URL ends up in proxies' and shells' logs: only the header counts.
+      const token = bearer(req);
+      if (token === undefined && query.has("access_token")) {
+        res.setHeader("WWW-Authenticate", 'Bearer realm="homelab"');
+        return void fail(401, "send the write token in an Authorization: Bearer header, not in the URL");
+      }
       if (!write.has(token)) return void denied(res, req, token);
-      if (method === "PUT" && (route.kind === "version" || route.kind === "provider")) return receiveBox(req, res, route, query);
-      if (method === "DELETE" && (route.kind === "version" || route.kind === "provider")) return deleteBox(req, res, route);
-      return void sendError(res, req, 404, "PUT or DELETE /org/name/version[/provider[/architecture]]");
+      if (method === "PUT" && (route.kind === "version" || route.kind === "provider")) return receiveBox(req, res, route, query, expectContinue, fail);
+      if (method === "DELETE" && (route.kind === "version" || route.kind === "provider")) return deleteBox(res, route, fail);
+      return void fail(404, "PUT or DELETE /org/name/version[/provider[/architecture]]");
     }
     notAllowed(res, req, "GET, HEAD, PUT, DELETE");
   }
@@ -87,7 +157,7 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
   async function sendIndex(req: IncomingMessage, res: ServerResponse): Promise<void> {
     const boxes: Catalog[] = [];
     for (const ref of await store.listBoxes()) {
-      const c = await store.readCatalog(ref);
+      const c = await store.readCatalog(ref).catch(() => undefined);
       if (c) boxes.push(c);
     }
     sendJson(res, 200, { boxes }, req.method === "HEAD");
@@ -115,6 +185,7 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
     if (!found) return void sendError(res, req, 404, "no such box file");
     const { fh, size, entry } = found;
     try {
+      // The file is the entry's own (named by its checksum): the ETag names these very bytes.
       const etag = `"${entry.checksum}"`;
       res.setHeader("ETag", etag);
       res.setHeader("Accept-Ranges", "bytes");
@@ -139,46 +210,89 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
         return;
       }
       await pipeline(fh.createReadStream({ start, end, highWaterMark: 4 << 20, autoClose: false }), res).catch(() => {
-        /* the client went away */
+        /* the client went away: logged by the response's close */
       });
     } finally {
       await fh.close();
     }
   }
 
-  async function receiveBox(req: IncomingMessage, res: ServerResponse, route: Extract<Route, { kind: "version" | "provider" }>, query: URLSearchParams): Promise<void> {
-    if (closing) return void sendError(res, req, 503, "the server is shutting down");
+  async function receiveBox(
+    req: IncomingMessage,
+    res: ServerResponse,
+    route: Extract<Route, { kind: "version" | "provider" }>,
+    query: URLSearchParams,
+    expectContinue: boolean,
+    fail: (status: number, message: string, logged?: string) => void,
+  ): Promise<void> {
+    if (closing) return void fail(503, "the server is shutting down");
+    const header = req.headers["content-length"];
+    const length = header === undefined ? undefined : Number(header);
+    if (length !== undefined && length > maxUpload) return void fail(413, `the upload is larger than the maximum upload size (${maxUpload} bytes)`);
+    if (length !== undefined) {
+      try {
+        await store.assertFreeSpace(length);
+      } catch (err) {
+        if (err instanceof NoSpaceError) return void fail(507, "not enough free space in the registry for this box", err.message);
+        throw err;
+      }
+    }
     const ctl = new AbortController();
-    uploads.add(ctl);
-    const length = Number(req.headers["content-length"]);
+    const socket = req.socket;
+    uploads.set(socket, ctl);
+    // The store reads a stream of its own: when it fails (a full disk, a bad box), the request
+    // stays open and can still be answered; a client that goes away ends the stream with an error.
+    const body = new PassThrough({ highWaterMark: 1 << 20 });
+    body.on("error", () => {}); // the store reports it; after the store is done, nobody listens
+    req.pipe(body);
+    req.on("close", () => {
+      if (!req.complete) body.destroy(new Error("the client closed the connection"));
+    });
+    if (expectContinue) res.writeContinue();
+    const label = `upload ${redactUrl(req.url ?? "").replace(/\?.*$/, "")}`;
     try {
-      const result = await store.publish(req, {
+      const result = await store.publish(body, {
         box: route.box,
         version: route.version,
         ...(route.kind === "provider" ? { provider: route.provider } : {}),
         ...(route.kind === "provider" && route.architecture ? { architecture: route.architecture } : {}),
         force: query.get("force") === "1" || query.get("force") === "true",
         ...(query.has("default_architecture") ? { defaultArchitecture: query.get("default_architecture") !== "0" } : {}),
-        label: `upload ${req.url}`,
-        ...(Number.isInteger(length) && length >= 0 ? { total: length } : {}),
+        label,
+        ...(length !== undefined && Number.isInteger(length) && length >= 0 ? { total: length } : {}),
+        maxBytes: maxUpload,
         signal: ctl.signal,
       });
       sendJson(res, result.replaced ? 200 : 201, result);
     } catch (err) {
-      if (closing) {
-        res.setHeader("Connection", "close");
-        sendError(res, req, 503, "the server is shutting down; the upload was discarded");
-      } else if (err instanceof ConflictError) sendError(res, req, 409, err.message);
-      else if (err instanceof OutsideRootError) sendError(res, req, 403, "refused: that path leads outside the registry root");
-      else if (err instanceof InputError) sendError(res, req, 400, err.message);
-      else if (err instanceof HomelabError && req.destroyed) res.destroy();
+      req.unpipe(body);
+      if (!req.complete) {
+        // Answer while the client is still sending, and keep reading (and dropping) what it
+        // sends for a moment: closing at once with unread data makes the kernel send a reset,
+        // which can destroy the answer before the client reads it. Then cut the connection.
+        lingering.add(res);
+        req.resume();
+        res.once("finish", () => setTimeout(() => req.complete || socket.destroy(), LINGER_MS).unref());
+      }
+      const reason = ctl.signal.reason as AbortReason | undefined;
+      if (closing || reason === "shutdown") fail(503, "the server is shutting down; the upload was discarded");
+      else if (reason === "idle") fail(408, `no data for ${idleMs / 1000} s (idle timeout); the upload was discarded`);
+      else if (req.destroyed && !req.complete) why.set(res, `the client closed the connection; the upload was discarded`);
+      else if (err instanceof UploadTooLargeError) fail(413, `the upload is larger than the maximum upload size (${maxUpload} bytes)`);
+      else if (err instanceof NoSpaceError) fail(507, "the registry's disk is full; the upload was discarded", err.message);
+      else if (err instanceof ConflictError) fail(409, err.message);
+      else if (err instanceof OutsideRootError) fail(403, "refused: that path leads outside the registry root", err.message);
+      else if (err instanceof CorruptCatalogError) fail(500, corruptMessage(err), err.message);
+      else if (err instanceof InputError) fail(400, err.message);
+      else if (err instanceof HomelabError) fail(500, "the upload failed on the server; see its log", err.message);
       else throw err;
+      if (req.destroyed && !res.headersSent) res.destroy();
     } finally {
-      uploads.delete(ctl);
+      uploads.delete(socket);
     }
   }
 
-  async function deleteBox(req: IncomingMessage, res: ServerResponse, route: Extract<Route, { kind: "version" | "provider" }>): Promise<void> {
+  async function deleteBox(res: ServerResponse, route: Extract<Route, { kind: "version" | "provider" }>, fail: (status: number, message: string, logged?: string) => void): Promise<void> {
     try {
       const removed = await store.remove({
         ...route.box,
@@ -188,8 +302,10 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
       });
       sendJson(res, 200, { removed: removed.map((p) => ({ provider: p.name, architecture: p.architecture })) });
     } catch (err) {
-      if (err instanceof NotFoundError) return void sendError(res, req, 404, err.message);
-      if (err instanceof OutsideRootError) return void sendError(res, req, 403, "refused: that path leads outside the registry root");
+      if (err instanceof NotFoundError) return void fail(404, err.message);
+      if (err instanceof OutsideRootError) return void fail(403, "refused: that path leads outside the registry root", err.message);
+      if (err instanceof CorruptCatalogError) return void fail(500, corruptMessage(err), err.message);
+      if (err instanceof NoSpaceError) return void fail(507, "the registry's disk is full", err.message);
       throw err;
     }
   }
@@ -210,7 +326,7 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
     async close({ graceMs = 60_000 } = {}) {
       closing = true;
       const closed = new Promise<void>((resolve) => server.close(() => resolve()));
-      for (const ctl of uploads) ctl.abort();
+      for (const ctl of uploads.values()) ctl.abort("shutdown" satisfies AbortReason);
       const idle = setInterval(() => server.closeIdleConnections(), 50);
       const cut = setTimeout(() => server.closeAllConnections(), graceMs);
       try {
@@ -223,6 +339,20 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
       }
     },
   };
+}
+
+/** What a client is told about a corrupt catalog: which box, what to run; never the server's paths. */
+function corruptMessage(err: CorruptCatalogError): string {
+  return `the catalog of ${err.box} is corrupt; run \`homelab box fsck\` on the server`;
+}
+
+/** `?access_token=…` never reaches a log. */
+export function redactUrl(url: string): string {
+  return url.replace(/([?&]access_token=)[^&]*/gi, "$1REDACTED");
+}
+
+function oneLine(err: unknown): string {
+  return (err instanceof Error ? err.message : String(err)).replace(/\s*\n\s*/g, " ");
 }
 
 /** A symlink or a path leading out of the root is answered like a missing file. */
@@ -249,9 +379,13 @@ function notAllowed(res: ServerResponse, req: IncomingMessage, allow: string): v
   sendError(res, req, 405, `method ${req.method} not allowed`);
 }
 
+/** Failed uploads whose rest is being read and dropped before the connection is cut. */
+const lingering = new WeakSet<ServerResponse>();
+const LINGER_MS = 2000;
+
 function sendError(res: ServerResponse, req: IncomingMessage, status: number, message: string): void {
   // An upload refused before its body was read: close the connection rather than drain gigabytes.
-  if (req.method === "PUT" && !req.complete) res.setHeader("Connection", "close");
+  if (req.method === "PUT" && !req.complete && !lingering.has(res)) res.setHeader("Connection", "close");
   sendJson(res, status, { error: message }, req.method === "HEAD");
 }
 

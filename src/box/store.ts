@@ -1,15 +1,19 @@
-import { createHash, randomBytes } from "node:crypto";
+import { createHash } from "node:crypto";
 import { constants, createWriteStream } from "node:fs";
-import { lstat, mkdir, open, readFile, readdir, realpath, rename, rmdir, stat, unlink, type FileHandle } from "node:fs/promises";
-import { join, relative, sep } from "node:path";
+import { lstat, mkdir, open, readdir, rename, rmdir, stat, statfs, unlink, type FileHandle } from "node:fs/promises";
+import { join } from "node:path";
 import { Transform, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { HomelabError, InputError, JobError } from "../errors.js";
+import { OutsideRootError, resolveInside } from "../fs/contain.js";
 import { emptyCatalog, findProvider, parseCatalog, removeProviders, serializeCatalog, upsertProvider, type Catalog, type CatalogProvider } from "./catalog.js";
 import { BoxInspector } from "./inspect.js";
-import { processExists, withLock } from "./lock.js";
-import { formatBoxRef, isBoxName, isOrg, parseArchitecture, type Architecture, type BoxRef, type BoxSelector } from "./names.js";
+import { boxFile, CATALOG, entryFile, INCOMING, isStalePart, LOCK, newPartName, releasePart } from "./layout.js";
+import { withLock } from "./lock.js";
+import { formatBoxRef, isArchitecture, isBoxName, isOrg, isProvider, isVersion, parseArchitecture, parseProvider, type Architecture, type BoxRef, type BoxSelector } from "./names.js";
 import { syncDir, writeFileAtomic } from "../fs/atomic-write.js";
+
+export { OutsideRootError } from "../fs/contain.js";
 
 export interface Progress {
   readonly bytes: number;
@@ -22,7 +26,7 @@ export interface PublishRequest {
   readonly version: string;
   /** The provider the box claims to be for; taken from its metadata.json when omitted. */
   readonly provider?: string;
-  /** Taken from metadata.json's `architecture` when omitted, else amd64. */
+  /** Taken from metadata.json's `architecture` when omitted, else amd64; must agree with it when both are given. */
   readonly architecture?: Architecture;
   /** Replace an existing version+provider+architecture instead of failing with a conflict. */
   readonly force?: boolean;
@@ -31,6 +35,8 @@ export interface PublishRequest {
   /** Names the source in errors (a file path, an upload). */
   readonly label: string;
   readonly total?: number;
+  /** Stop (UploadTooLargeError) once the source has given more than this many bytes. */
+  readonly maxBytes?: number;
   readonly onProgress?: (p: Progress) => void;
   readonly signal?: AbortSignal;
 }
@@ -48,25 +54,30 @@ export interface PublishResult {
 
 /** An existing box version+provider+architecture (publish without --force). Exit code 1. */
 export class ConflictError extends JobError {}
-/** A path in the root resolves outside it (a planted symlink). Exit code 1. */
-export class OutsideRootError extends JobError {}
 /** Nothing matched (rm of an unknown version). Exit code 1. */
 export class NotFoundError extends JobError {}
+/** The source is larger than the configured maximum. Exit code 2. */
+export class UploadTooLargeError extends InputError {}
+/** The registry's filesystem is full (ENOSPC, EDQUOT, or not enough free space for a known size). Exit code 1. */
+export class NoSpaceError extends JobError {}
+/** A catalog.json that does not parse; `homelab box fsck` reports it, nothing rewrites it. Exit code 1. */
+export class CorruptCatalogError extends JobError {
+  constructor(
+    readonly box: string,
+    message: string,
+  ) {
+    super(message);
+  }
+}
 
-const INCOMING = ".incoming";
-const CATALOG = "catalog.json";
-const LOCK = ".lock";
 const CHUNK = 1 << 20;
+/** Kept free beyond an upload's size: its catalog, its lock, the directory entries. */
+const FREE_SPACE_MARGIN = 1 << 20;
 
 /**
- * The embedded registry store, a directory:
- *
- *     <root>/<org>/<name>/catalog.json                 Vagrant catalog (urls relative to it)
- *     <root>/<org>/<name>/<version>/<provider>-<arch>.box
- *     <root>/.incoming/<pid>.<random>.part             uploads in progress (never served)
- *
- * Every path is built from names that passed `names.ts`, and resolved paths are checked to stay
- * under the root's real path, so a symlink planted inside the root cannot lead out of it.
+ * The embedded registry store, a directory (layout in layout.ts). Every path it reads, writes,
+ * renames or unlinks is built by `path()`, the one containment check (resolveInside), from
+ * names that passed names.ts; files are opened without following a last-component symlink.
  */
 export class BoxStore {
   private constructor(
@@ -76,20 +87,30 @@ export class BoxStore {
 
   /** Opens a store; `create` makes the root directory when it does not exist (publish), else it must exist (serve). */
   static async open(root: string, opts: { create?: boolean } = {}): Promise<BoxStore> {
-    if (opts.create) await mkdir(root, { recursive: true });
+    if (opts.create) {
+      await mkdir(root, { recursive: true }).catch((err: unknown) => {
+        throw new InputError(`${root}: cannot create the registry root (${(err as NodeJS.ErrnoException).code ?? (err as Error).message})`);
+      });
+    }
     let real: string;
     try {
-      real = await realpath(root);
+      real = resolveInside(root);
       if (!(await stat(real)).isDirectory()) throw new InputError(`${root}: not a directory (expected the registry root)`);
     } catch (err) {
-      if (err instanceof HomelabError) throw err;
+      if (err instanceof InputError) throw err;
       throw new InputError(`${root}: the registry root does not exist (create it, or publish a box into it first)`);
     }
     return new BoxStore(root, real);
   }
 
+  /** `<root>/<segments...>` after the containment check (throws OutsideRootError). */
+  path(...segments: string[]): string {
+    return resolveInside(this.realRoot, ...segments);
+  }
+
   async readCatalog(box: BoxRef): Promise<Catalog | undefined> {
-    const file = join(await this.boxDir(box, false), CATALOG);
+    checkRef(box);
+    const file = this.path(box.org, box.name, CATALOG);
     let text: string;
     try {
       const fh = await this.openInside(file);
@@ -102,52 +123,111 @@ export class BoxStore {
       if (isMissing(err)) return undefined;
       throw err;
     }
-    return parseCatalog(text, file);
+    try {
+      return parseCatalog(text, file);
+    } catch (err) {
+      throw new CorruptCatalogError(formatBoxRef(box), `${(err as Error).message} (run \`homelab box fsck\`)`);
+    }
   }
 
-  /** Every box in the store (org/name with a catalog), sorted. */
-  async listBoxes(): Promise<BoxRef[]> {
+  /** Writes a box's catalog (temp + fsync + rename), or removes it when no version is left. Call under the box's lock. */
+  async writeCatalog(box: BoxRef, catalog: Catalog): Promise<void> {
+    const file = this.path(box.org, box.name, CATALOG);
+    if (catalog.versions.length === 0) await unlink(file).catch(ignoreMissing);
+    else await writeFileAtomic(file, serializeCatalog(catalog));
+  }
+
+  /**
+   * Every box directory in the store (valid org/name, a real directory), sorted, with or without
+   * a catalog. A symlink at either level is skipped (never followed) and passed to `onSymlink`.
+   */
+  async listBoxDirs(onSymlink?: (rel: string) => void): Promise<BoxRef[]> {
     const out: BoxRef[] = [];
+    const kind = async (...parts: string[]): Promise<"dir" | "link" | "other"> => {
+      const st = await lstat(join(this.realRoot, ...parts)).catch(() => undefined);
+      return st?.isDirectory() ? "dir" : st?.isSymbolicLink() ? "link" : "other";
+    };
     for (const org of (await readdir(this.realRoot)).filter(isOrg).sort()) {
-      let names: string[];
-      try {
-        names = await readdir(join(this.realRoot, org));
-      } catch {
-        continue;
-      }
+      const k = await kind(org);
+      if (k === "link") onSymlink?.(org);
+      if (k !== "dir") continue;
+      const names = await readdir(this.path(org)).catch(() => [] as string[]);
       for (const name of names.filter(isBoxName).sort()) {
-        if (await this.readCatalog({ org, name }).catch(() => undefined)) out.push({ org, name });
+        const kn = await kind(org, name);
+        if (kn === "link") onSymlink?.(`${org}/${name}`);
+        if (kn === "dir") out.push({ org, name });
       }
     }
     return out;
   }
 
+  /** Every box in the store (org/name with a readable catalog), sorted. */
+  async listBoxes(): Promise<BoxRef[]> {
+    const out: BoxRef[] = [];
+    for (const ref of await this.listBoxDirs()) {
+      if (await this.readCatalog(ref).catch(() => undefined)) out.push(ref);
+    }
+    return out;
+  }
+
+  /** Runs `fn` holding the box's lock (created with the box directory when `create`). */
+  async withBoxLock<T>(box: BoxRef, create: boolean, fn: () => Promise<T>): Promise<T> {
+    checkRef(box);
+    if (create) await this.mkdirs([box.org, box.name]);
+    return withLock(this.path(box.org, box.name, LOCK), fn);
+  }
+
   /**
    * Streams a box into the store while hashing and inspecting it (one read), then, under the
-   * box's lock, moves it into place and rewrites the catalog (temp + fsync + rename). On any
-   * failure or abort, the temporary file is removed and the catalog is untouched.
+   * box's lock, moves it into place under a name of its own (its checksum) and switches the
+   * catalog to it (temp + fsync + rename). The file it replaces is removed only after the
+   * catalog no longer names it; a reader that opened it keeps reading it (an open file outlives
+   * its name). On any failure or abort, the temporary file is removed and the catalog is untouched.
    */
   async publish(source: Readable, req: PublishRequest): Promise<PublishResult> {
+    checkRef(req.box);
+    if (!isVersion(req.version)) throw new InputError(`invalid version ${JSON.stringify(req.version)}`);
+    if (req.provider !== undefined) parseProvider(req.provider, `${req.label}: provider`);
+    if (req.architecture !== undefined && !isArchitecture(req.architecture)) throw new InputError(`${req.label}: invalid architecture ${JSON.stringify(req.architecture)}`);
+    if (req.total !== undefined && req.maxBytes !== undefined && req.total > req.maxBytes) throw tooLarge(req.label, req.maxBytes);
+    if (req.total !== undefined) await this.assertFreeSpace(req.total);
     if (req.provider !== undefined && req.architecture !== undefined && !req.force) {
       // Fail before copying gigabytes when the answer is already known.
       await this.assertFree(req.box, req.version, req.provider, req.architecture);
     }
     await this.sweepIncoming();
-    const incoming = await this.mkdirs([INCOMING]);
-    const tmp = join(incoming, `${process.pid}.${randomBytes(8).toString("hex")}.part`);
+    const part = newPartName();
+    let tmp: string | undefined;
+    // Which write a full disk stopped, for the log.
+    let stage = "copying the upload";
     try {
+      await this.mkdirs([INCOMING]);
+      tmp = this.path(INCOMING, part);
       const { checksum, size, provider, architecture } = await this.ingest(source, tmp, req);
-      return await withLock(join(await this.boxDir(req.box, true), LOCK), async () => {
+      const from = tmp;
+      stage = "taking the box's lock";
+      return await this.withBoxLock(req.box, true, async () => {
         const catalog = (await this.readCatalog(req.box)) ?? emptyCatalog(formatBoxRef(req.box));
         const previous = findProvider(catalog, req.version, provider, architecture);
         if (previous && !req.force) throw this.conflict(req.box, req.version, provider, architecture);
-        const rel = `${req.version}/${provider}-${architecture}.box`;
-        const dir = await this.boxDir(req.box, true);
+        const rel = boxFile(req.version, provider, architecture, checksum);
+        const oldFile = previous && entryFile(req.version, previous);
+        stage = "placing the box file";
         await this.mkdirs([req.box.org, req.box.name, req.version]);
-        await rename(tmp, join(dir, rel));
-        await syncDir(join(dir, req.version));
+        const dest = this.path(req.box.org, req.box.name, rel);
+        await rename(from, dest);
+        await syncDir(this.path(req.box.org, req.box.name, req.version));
         const next = upsertProvider(catalog, req.version, { name: provider, url: rel, checksum_type: "sha256", checksum, architecture, size }, req.defaultArchitecture);
-        await writeFileAtomic(join(dir, CATALOG), serializeCatalog(next));
+        stage = "writing the catalog";
+        try {
+          await this.writeCatalog(req.box, next);
+        } catch (err) {
+          // The catalog still names the old file (or nothing): the new one is not published.
+          if (oldFile !== rel) await unlink(dest).catch(() => {});
+          await rmdir(this.path(req.box.org, req.box.name, req.version)).catch(() => {}); // only if that left it empty
+          throw err;
+        }
+        if (oldFile !== undefined && oldFile !== rel) await unlink(this.path(req.box.org, req.box.name, oldFile)).catch(ignoreMissing);
         return {
           box: formatBoxRef(req.box),
           version: req.version,
@@ -159,69 +239,98 @@ export class BoxStore {
           defaultArchitecture: findProvider(next, req.version, provider, architecture)?.default_architecture ?? false,
         };
       });
+    } catch (err) {
+      throw asStoreError(err, `${req.label} (${stage})`);
     } finally {
-      await unlink(tmp).catch(() => {}); // gone after a successful rename; a leftover otherwise
+      if (tmp !== undefined) await unlink(tmp).catch(() => {}); // gone after a successful rename; a leftover otherwise
+      releasePart(part);
     }
   }
 
-  /** Removes a version, or one provider (and architecture) of it: catalog first, then the files. */
+  /**
+   * Removes a version, or one provider (and architecture) of it: every file is resolved (and
+   * checked to stay in the root) first, then the catalog is rewritten, then the files go.
+   */
   async remove(sel: BoxSelector): Promise<CatalogProvider[]> {
-    const dir = await this.boxDir(sel, false);
-    return withLock(join(dir, LOCK), async () => {
+    checkRef(sel);
+    const what = `${formatBoxRef(sel)}@${sel.version}${sel.provider ? `/${sel.provider}` : ""}${sel.architecture ? `/${sel.architecture}` : ""}`;
+    const notFound = (): NotFoundError => new NotFoundError(`${what}: not in the registry`);
+    const boxDir = this.path(sel.org, sel.name);
+    if (!(await lstat(boxDir).then((s) => s.isDirectory(), () => false))) throw notFound();
+    return this.withBoxLock(sel, false, async () => {
       const catalog = await this.readCatalog(sel);
       const { catalog: next, removed } = catalog ? removeProviders(catalog, sel.version, sel.provider, sel.architecture) : { catalog, removed: [] };
-      if (!next || removed.length === 0) {
-        const what = `${formatBoxRef(sel)}@${sel.version}${sel.provider ? `/${sel.provider}` : ""}${sel.architecture ? `/${sel.architecture}` : ""}`;
-        throw new NotFoundError(`${what}: not in the registry ${this.root}`);
-      }
+      if (!next || removed.length === 0) throw notFound();
+      const files = removed.map((p) => entryFile(sel.version, p)).filter((f): f is string => f !== undefined);
+      const paths = files.map((f) => this.path(sel.org, sel.name, f));
+      const versionDir = this.path(sel.org, sel.name, sel.version);
       // The catalog never points at a missing file: rewrite it before deleting anything.
-      if (next.versions.length === 0) await unlink(join(dir, CATALOG));
-      else await writeFileAtomic(join(dir, CATALOG), serializeCatalog(next));
-      for (const p of removed) await unlink(join(dir, p.url)).catch(() => {});
-      await rmdir(join(dir, sel.version)).catch(() => {});
+      await this.writeCatalog(sel, next);
+      for (const p of paths) await unlink(p).catch(ignoreMissing);
+      await rmdir(versionDir).catch(() => {}); // only when empty: a file of someone else's stays
       return removed;
+    }).catch((err: unknown) => {
+      throw asStoreError(err, what);
     });
   }
 
   /**
    * Opens a published box for reading, or undefined when the catalog does not list it. The file
-   * is opened without following a symlink and must lie under the root.
+   * is the catalog entry's own (named by its checksum), so the bytes always match the entry; if
+   * a force-replace removed it between reading the catalog and opening it, the catalog is read again.
    */
   async openBox(box: BoxRef, version: string, provider: string, architecture: string): Promise<{ fh: FileHandle; size: number; entry: CatalogProvider } | undefined> {
-    const catalog = await this.readCatalog(box);
-    const entry = catalog && findProvider(catalog, version, provider, architecture);
-    if (!entry) return undefined;
-    const file = join(await this.boxDir(box, false), `${version}/${provider}-${architecture}.box`);
-    try {
-      const fh = await this.openInside(file);
-      const st = await fh.stat();
-      if (!st.isFile()) {
-        await fh.close();
-        return undefined;
+    for (let attempt = 0; ; attempt++) {
+      const catalog = await this.readCatalog(box);
+      const entry = catalog && findProvider(catalog, version, provider, architecture);
+      const rel = entry && entryFile(version, entry);
+      if (!entry || rel === undefined) return undefined;
+      try {
+        const fh = await this.openInside(this.path(box.org, box.name, rel));
+        const st = await fh.stat();
+        if (!st.isFile()) {
+          await fh.close();
+          return undefined;
+        }
+        return { fh, size: st.size, entry };
+      } catch (err) {
+        if (!isMissing(err)) throw err;
+        if (attempt >= 3) return undefined;
       }
-      return { fh, size: st.size, entry };
-    } catch (err) {
-      if (isMissing(err)) return undefined;
-      throw err;
     }
   }
 
-  /** Removes temporary files left by publishes whose process is gone (killed mid-copy). */
+  /** Removes upload files whose writer is gone (killed mid-copy); returns their names. */
   async sweepIncoming(): Promise<string[]> {
     let files: string[];
     try {
-      files = await readdir(join(this.realRoot, INCOMING));
+      files = await readdir(this.path(INCOMING));
     } catch {
       return [];
     }
     const removed: string[] = [];
     for (const f of files) {
-      const pid = Number(f.split(".")[0]);
-      if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processExists(pid)) continue;
-      if (pid === process.pid) continue; // ours: in flight right now
-      await unlink(join(this.realRoot, INCOMING, f)).then(() => removed.push(f), () => {});
+      if (!isStalePart(f)) continue;
+      await unlink(this.path(INCOMING, f)).then(() => removed.push(f), () => {});
     }
     return removed;
+  }
+
+  /** Refuses (NoSpaceError) when the root's filesystem has less than `bytes` plus a margin free. */
+  async assertFreeSpace(bytes: number): Promise<void> {
+    const free = await this.freeBytes();
+    if (free !== undefined && bytes + FREE_SPACE_MARGIN > free) {
+      throw new NoSpaceError(`not enough free space in the registry: ${bytes} bytes to store, ${free} free`);
+    }
+  }
+
+  async freeBytes(): Promise<number | undefined> {
+    try {
+      const st = await statfs(this.realRoot);
+      return st.bavail * st.bsize;
+    } catch {
+      return undefined;
+    }
   }
 
   private async ingest(source: Readable, tmp: string, req: PublishRequest): Promise<{ checksum: string; size: number; provider: string; architecture: Architecture }> {
@@ -234,6 +343,7 @@ export class BoxStore {
       transform(chunk: Buffer, _enc, done) {
         hash.update(chunk);
         bytes += chunk.length;
+        if (req.maxBytes !== undefined && bytes > req.maxBytes) return done(tooLarge(req.label, req.maxBytes));
         if (req.onProgress && bytes - lastReport >= 8 * CHUNK) {
           lastReport = bytes;
           req.onProgress(req.total === undefined ? { bytes } : { bytes, total: req.total });
@@ -248,18 +358,23 @@ export class BoxStore {
       if (err instanceof HomelabError) throw err;
       if ((err as Error).name === "AbortError") throw new JobError(`${req.label}: publish aborted`, { cause: err });
       if (isMissing(err)) throw new InputError(`${req.label}: no such file`);
-      throw new JobError(`${req.label}: copy failed: ${(err as Error).message}`, { cause: err });
+      throw asStoreError(err, `${req.label} (copying the upload)`);
     }
     req.onProgress?.(req.total === undefined ? { bytes } : { bytes, total: req.total });
     const info = await inspector.end(req.provider);
-    const architecture = req.architecture ?? (info.metadata.architecture ? parseArchitecture(info.metadata.architecture, `${req.label}: metadata.json architecture`) : "amd64");
+    // The box's own metadata names a file and a catalog entry: the same rules as a flag.
+    const provider = parseProvider(info.metadata.provider, `${req.label}: metadata.json provider`);
+    const declared = info.metadata.architecture === undefined ? undefined : parseArchitecture(info.metadata.architecture, `${req.label}: metadata.json architecture`);
+    if (req.architecture !== undefined && declared !== undefined && declared !== req.architecture) {
+      throw new InputError(`${req.label}: its metadata.json says architecture ${JSON.stringify(declared)}, but it was published as ${JSON.stringify(req.architecture)}`);
+    }
     const fh = await open(tmp, "r+");
     try {
       await fh.sync();
     } finally {
       await fh.close();
     }
-    return { checksum: hash.digest("hex"), size: bytes, provider: info.metadata.provider, architecture };
+    return { checksum: hash.digest("hex"), size: bytes, provider, architecture: req.architecture ?? declared ?? "amd64" };
   }
 
   private async assertFree(box: BoxRef, version: string, provider: string, architecture: string): Promise<void> {
@@ -271,17 +386,6 @@ export class BoxStore {
     return new ConflictError(`${formatBoxRef(box)}@${version}/${provider}/${architecture} is already published (use --force to replace it)`);
   }
 
-  /** `<root>/<org>/<name>`, created on demand, checked to resolve inside the root. */
-  private async boxDir(box: BoxRef, create: boolean): Promise<string> {
-    if (!isOrg(box.org) || !isBoxName(box.name)) throw new InputError(`invalid box name ${JSON.stringify(formatBoxRef(box))}`);
-    const dir = create ? await this.mkdirs([box.org, box.name]) : join(this.realRoot, box.org, box.name);
-    await this.assertInside(dir).catch((err: unknown) => {
-      if (!create && isMissing(err)) return;
-      throw err;
-    });
-    return dir;
-  }
-
   /**
    * Creates `<root>/a/b/...` one level at a time, refusing any level that exists as something
    * other than a real directory: `mkdir -p` would follow a planted symlink and create
@@ -289,8 +393,8 @@ export class BoxStore {
    */
   private async mkdirs(parts: readonly string[]): Promise<string> {
     let dir = this.realRoot;
-    for (const part of parts) {
-      dir = join(dir, part);
+    for (let i = 1; i <= parts.length; i++) {
+      dir = this.path(...parts.slice(0, i));
       try {
         await mkdir(dir);
       } catch (err) {
@@ -302,31 +406,37 @@ export class BoxStore {
     return dir;
   }
 
-  private async assertInside(path: string): Promise<void> {
-    const real = await realpath(path);
-    const rel = relative(this.realRoot, real);
-    if (rel === "" || rel.startsWith("..") || rel.startsWith(sep) || real === rel) {
-      throw new OutsideRootError(`${path}: resolves outside the registry root ${this.root} (a symlink?); refusing to use it`);
-    }
-  }
-
-  /** Opens a file read-only, refusing a symlink as the last component and any directory symlink leading out of the root. */
+  /** Opens a file (already checked by `path()`) read-only, refusing a symlink as its last component. */
   private async openInside(file: string): Promise<FileHandle> {
-    const fh = await open(file, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: unknown) => {
+    return open(file, constants.O_RDONLY | constants.O_NOFOLLOW).catch((err: unknown) => {
       if ((err as NodeJS.ErrnoException).code === "ELOOP") throw new OutsideRootError(`${file}: is a symlink; refusing to follow it`);
       throw err;
     });
-    try {
-      await this.assertInside(file);
-    } catch (err) {
-      await fh.close();
-      throw err;
-    }
-    return fh;
   }
+}
+
+function checkRef(box: BoxRef): void {
+  if (!isOrg(box.org) || !isBoxName(box.name)) throw new InputError(`invalid box name ${JSON.stringify(formatBoxRef(box))}`);
+}
+
+function tooLarge(label: string, max: number): UploadTooLargeError {
+  return new UploadTooLargeError(`${label}: larger than the maximum upload size (${max} bytes)`);
+}
+
+/** A full disk is named as such; any other filesystem failure says what failed, without a stack. */
+function asStoreError(err: unknown, label: string): unknown {
+  if (err instanceof HomelabError) return err;
+  const code = (err as NodeJS.ErrnoException | undefined)?.code;
+  if (code === "ENOSPC" || code === "EDQUOT") return new NoSpaceError(`${label}: the registry's disk is full (${code})`, { cause: err });
+  if (typeof code === "string") return new JobError(`${label}: ${(err as Error).message}`, { cause: err });
+  return err;
 }
 
 function isMissing(err: unknown): boolean {
   const code = (err as NodeJS.ErrnoException | undefined)?.code;
   return code === "ENOENT" || code === "ENOTDIR";
+}
+
+function ignoreMissing(err: unknown): void {
+  if (!isMissing(err)) throw err;
 }

@@ -17,6 +17,7 @@ import { VERSION } from "../version.js";
 import { checkBaseImage, checkBoxVersion } from "./preflight.js";
 import { PlainProgress } from "./progress.js";
 import { hashFile, readUsableRecord, RECORD_FILE, type BuildRecord, type BuiltBox } from "./record.js";
+import { sweepPartialBoxes } from "./sweep-partials.js";
 
 export interface BuildRequest {
   config: Config;
@@ -71,6 +72,8 @@ export async function buildBoxes(req: BuildRequest): Promise<BuildOutcome> {
   await checkBaseImage(config, req.origin, { ...(req.onNotice === undefined ? {} : { onNotice: req.onNotice }) });
 
   await mkdir(dir, { recursive: true });
+  // A build killed with SIGKILL leaves its staging directory behind: clean it before a new one.
+  for (const name of await sweepPartialBoxes(dir)) req.onNotice?.(`cleaned up ${name}, left by a build that was killed`);
   const bundleDir = join(dir, "bundle");
   await writeBundle(rendered, bundleDir);
   await packer.init(bundleDir);

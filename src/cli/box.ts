@@ -1,4 +1,5 @@
 import { Option, type Command } from "commander";
+import { InputError } from "../errors.js";
 import { formatSize } from "./format.js";
 import { examples } from "./help.js";
 import { positiveInt } from "./options.js";
@@ -11,7 +12,7 @@ function defaultRegistry(): string {
 }
 
 export function register(program: Command): void {
-  const box = program.command("box").description("A self-hosted Vagrant box registry: publish, list, rm, serve.");
+  const box = program.command("box").description("A self-hosted Vagrant box registry: publish, list, rm, serve, fsck.");
   examples(box, [
     "homelab box publish out.box --name acme/node --box-version 1.0.0",
     "homelab box list",
@@ -112,6 +113,32 @@ export function register(program: Command): void {
     });
   examples(rm, ["homelab box rm acme/node@1.0.0", "homelab box rm acme/node@1.0.0/libvirt/amd64"]);
 
+  const fsck = box
+    .command("fsck")
+    .description("Check a registry directory: leftovers of killed publishes, box files no catalog names, catalog entries without a file.")
+    .option("--registry <dir>", "registry directory (default: $HOMELAB_REGISTRY, else ./registry)")
+    .option("--repair", "remove the leftovers and drop catalog entries whose file is gone (never touches files homelab did not write)")
+    .action(async (opts: { registry?: string; repair?: boolean }) => {
+      const { BoxStore } = await import("../box/store.js");
+      const { fsckRegistry, isRepairable } = await import("../box/fsck.js");
+      const { JobError } = await import("../errors.js");
+      const registry = opts.registry ?? defaultRegistry();
+      if (/^https?:\/\//i.test(registry)) throw new InputError(`--registry: fsck checks a registry directory, not a URL (run it where \`homelab box serve\` runs)`);
+      const report = await fsckRegistry(await BoxStore.open(registry), opts.repair ? { repair: "all" } : {});
+      for (const f of report.findings) {
+        const state = report.repaired.includes(f) ? "repaired" : isRepairable(f.kind) ? "repairable" : "needs a human";
+        process.stdout.write(`${f.kind}  ${f.path}  ${f.detail} (${state})\n`);
+      }
+      const left = report.findings.filter((f) => !report.repaired.includes(f));
+      process.stdout.write(
+        report.findings.length === 0 ? `${registry}: clean\n` : `${registry}: ${report.findings.length} found, ${report.repaired.length} repaired, ${left.length} left\n`,
+      );
+      if (left.length > 0) {
+        throw new JobError(`${registry}: ${left.length} problem(s) left${left.some((f) => isRepairable(f.kind)) ? " (run with --repair)" : ""}`);
+      }
+    });
+  examples(fsck, ["homelab box fsck --registry /srv/boxes", "homelab box fsck --registry /srv/boxes --repair"]);
+
   box
     .command("serve")
     .summary("Serve a registry over HTTP for vagrant")
@@ -124,6 +151,8 @@ export function register(program: Command): void {
     // The first name of --token-file; -c/--config means homelab.yaml everywhere else.
     .addOption(new Option("--config <file>", "deprecated: --token-file").hideHelp())
     .option("--grace <seconds>", "on SIGTERM/SIGINT, how long in-flight downloads may run", positiveInt("--grace"), 60)
+    .option("--max-upload-size <size>", "largest box accepted by PUT: bytes, or with K, M, G, T (powers of 1024)", byteSize("--max-upload-size"), 64 * 1024 ** 3)
+    .option("--idle-timeout <seconds>", "cut a connection (an upload: 408) that sends nothing for this long; no limit on the total time", positiveInt("--idle-timeout"), 120)
     .option("-q, --quiet", "no request log")
     .addHelpText(
       "after",
@@ -161,6 +190,8 @@ Examples:
         port: opts.port,
         host: opts.host,
         ...access,
+        maxUploadBytes: opts.maxUploadSize,
+        idleTimeoutMs: opts.idleTimeout * 1000,
         ...(opts.publicUrl === undefined ? {} : { publicUrl: opts.publicUrl }),
         ...(log === undefined ? {} : { log }),
       });
@@ -196,5 +227,18 @@ interface ServeFlags {
   tokenFile?: string;
   config?: string;
   grace: number;
+  maxUploadSize: number;
+  idleTimeout: number;
   quiet?: boolean;
 }
+
+/** `64G`, `512M`, `1048576`: a size in bytes (K, M, G, T are powers of 1024). */
+export function byteSize(flag: string): (value: string) => number {
+  return (value: string) => {
+    const m = /^(\d+)\s*([KMGT]?)(?:i?B)?$/i.exec(value.trim());
+    const n = m ? Number(m[1]) * 1024 ** "_KMGT".indexOf((m[2] || "_").toUpperCase()) : NaN;
+    if (!m || !Number.isSafeInteger(n) || n < 1) throw new InputError(`${flag}: expected a size like 64G, 512M or a number of bytes, got ${JSON.stringify(value)}`);
+    return n;
+  };
+}
+

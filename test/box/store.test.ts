@@ -46,7 +46,9 @@ describe("directory store", () => {
     expect(readdirSync(join(reg, ".incoming"))).toEqual([]);
     const forced = await publishBox({ file: b, name: "acme/node", version: "1.2.0", registry: reg, force: true });
     expect(forced).toMatchObject({ replaced: true, checksum: sha256(b) });
-    expect(sha256(join(reg, "acme/node/1.2.0/libvirt-amd64.box"))).toBe(sha256(b));
+    // Box files are named by their content; the replaced one is gone.
+    expect(readdirSync(join(reg, "acme/node/1.2.0"))).toEqual([`libvirt-amd64-${sha256(b)}.box`]);
+    expect(sha256(join(reg, `acme/node/1.2.0/libvirt-amd64-${sha256(b)}.box`))).toBe(sha256(b));
     await publishBox({ file: a, name: "acme/node", version: "1.10.0", architecture: "aarch64", registry: reg });
 
     const [catalog] = await listRegistry(reg, "acme/node");

@@ -1,0 +1,74 @@
+import { lstatSync, realpathSync } from "node:fs";
+import { dirname, join, relative, resolve, sep } from "node:path";
+import { JobError } from "../errors.js";
+
+/**
+ * A path under a root (a registry, a build directory) that would lead out of it: an absolute or
+ * `..` segment, a NUL byte, or a symlink (planted anywhere on the way) whose target is outside.
+ * Exit code 1: the job refuses to touch it.
+ */
+export class OutsideRootError extends JobError {}
+
+/**
+ * The one containment check: joins `segments` under `root` and returns the path, or throws
+ * OutsideRootError when the result could lead out of the root. Segments may hold several
+ * components (`1.0.0/libvirt-amd64.box`); each component must be a plain name. The part of the
+ * path that exists is resolved with realpath (symlinks included, the last component too) and
+ * must stay under the root's real path; a dangling symlink is refused, since creating through
+ * it would write wherever it points.
+ *
+ * The returned path is built on the root's real path, so a symlinked root is fine. A symlink
+ * swapped in after the check is not caught (Node has no openat); every caller also opens files
+ * with O_NOFOLLOW or creates them with O_EXCL, which closes the last component.
+ */
+export function resolveInside(root: string, ...segments: string[]): string {
+  let realRoot: string;
+  try {
+    realRoot = realpathSync(root);
+  } catch (err) {
+    throw new OutsideRootError(`${root}: the root does not exist (${(err as NodeJS.ErrnoException).code ?? "error"})`);
+  }
+  const parts: string[] = [];
+  for (const segment of segments) {
+    if (segment.includes("\0")) throw refuse(root, segments, "a NUL byte");
+    if (segment.startsWith("/") || segment.startsWith(sep)) throw refuse(root, segments, "an absolute path");
+    for (const part of segment.split("/")) {
+      if (part === "" || part === "." || part === "..") throw refuse(root, segments, `a ${JSON.stringify(part)} component`);
+      parts.push(part);
+    }
+  }
+  const target = join(realRoot, ...parts);
+  // Resolve the deepest existing ancestor (or the target itself): what exists decides where a
+  // create, a rename or an unlink would really land.
+  let probe = target;
+  for (;;) {
+    let exists = true;
+    try {
+      lstatSync(probe);
+    } catch {
+      exists = false;
+    }
+    if (exists) {
+      let real: string;
+      try {
+        real = realpathSync(probe);
+      } catch {
+        throw refuse(root, segments, "a dangling symlink");
+      }
+      if (!isUnder(realRoot, real)) throw refuse(root, segments, "a symlink that leads outside");
+      return target;
+    }
+    if (probe === realRoot) return target;
+    probe = dirname(probe);
+  }
+}
+
+/** Whether `path` (a real path) is `root` or below it. */
+export function isUnder(root: string, path: string): boolean {
+  const rel = relative(resolve(root), resolve(path));
+  return rel === "" || (!rel.startsWith(`..${sep}`) && rel !== ".." && !rel.startsWith(sep) && resolve(root, rel) === resolve(path));
+}
+
+function refuse(root: string, segments: readonly string[], why: string): OutsideRootError {
+  return new OutsideRootError(`${JSON.stringify(segments.join("/"))} under ${root}: refused, it has ${why}`);
+}
