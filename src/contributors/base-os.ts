@@ -44,7 +44,7 @@ export const baseOs: Contributor = {
       bundle.addSource({ type: "virtualbox-iso", name: config.family, provider: "virtualbox", options: virtualboxOptions(config, common) });
     }
 
-    addScriptStep(bundle, config, context, { step: `base-${config.family}`, contributor: NAME });
+    addScriptStep(bundle, config, context, { step: `base-${config.family}`, script: "base", contributor: NAME });
     bundle.addPostProcessor({
       step: "vagrant-box",
       contributor: NAME,

@@ -1,12 +1,11 @@
-#!/bin/sh
-# The kubelet refuses to run with swap on: turn it off now and keep it off after reboot.
+# The kubelet refuses to run with swap on: turn it off now and keep it off after reboot, in
+# /etc/fstab and in the init system's swap units (swap_units / swap_units_disable).
 # Env: none.
 set -eu
 
-log() { printf 'k8s-swap: %s\n' "$*"; }
-die() { printf 'k8s-swap: ERROR: %s\n' "$*" >&2; exit 1; }
-
+units=$(swap_units)
 swapoff -a
+
 fstab=/etc/fstab
 if [ -f "$fstab" ]; then
 	# Only real swap entries (filesystem type, field 3, is "swap"); comments and every other
@@ -19,3 +18,7 @@ if [ -f "$fstab" ]; then
 else
 	log "swap off; no $fstab"
 fi
+
+# Word splitting is wanted: one unit name per word (systemd escapes blanks in unit names).
+# shellcheck disable=SC2086
+swap_units_disable $units

@@ -1,33 +1,14 @@
-#!/bin/sh
-# Debian base (runs first): the Vagrant conventions on a Debian 12 image that may already have a
-# vagrant user (a cloud image or our debootstrap fixture): user vagrant/vagrant, the documented
-# insecure keys, passwordless sudo, UseDNS no. Idempotent: running it twice changes nothing.
+# Base (runs first): the Vagrant conventions: user vagrant/vagrant, the documented insecure keys,
+# passwordless sudo, UseDNS no; before them the family's base_prepare (packages), after them its
+# base_finish. Idempotent: running it twice changes nothing.
 # Env: none.
 set -eu
 
-log() { printf 'base-debian: %s\n' "$*"; }
-die() { printf 'base-debian: ERROR: %s\n' "$*" >&2; exit 1; }
-
-# Write stdin to $1 through a temporary file in the same directory, so a failure never leaves a
-# half-written file behind (the rename is atomic on one filesystem).
-write_file() {
-	_tmp="$1.tmp.$$"
-	cat >"$_tmp" || { rm -f "$_tmp"; die "cannot write $1"; }
-	chmod "$2" "$_tmp"
-	mv -f "$_tmp" "$1"
-}
-
-export DEBIAN_FRONTEND=noninteractive
-
-# Vagrant runs everything through sudo; a debootstrap minbase image does not have it.
-if ! command -v sudo >/dev/null 2>&1; then
-	apt-get update
-	apt-get install -y --no-install-recommends sudo
-fi
+base_prepare
 
 # --- user vagrant, password vagrant (a locked account is refused by sshd even with a key) ---
 if ! id vagrant >/dev/null 2>&1; then
-	useradd --create-home --shell /bin/bash --comment vagrant vagrant
+	base_add_user vagrant
 fi
 printf 'vagrant:vagrant\n' | chpasswd
 home=$(awk -F: '$1 == "vagrant" { print $6 }' /etc/passwd)
@@ -50,12 +31,14 @@ visudo -c -f /etc/sudoers.d/.vagrant.new >/dev/null || { rm -f /etc/sudoers.d/.v
 # sudo ignores files in sudoers.d whose name contains a dot: the final name has none.
 mv -f /etc/sudoers.d/.vagrant.new /etc/sudoers.d/vagrant
 
-# --- sshd: UseDNS no (reverse lookups stall logins in NAT'd VMs). The first value wins, and
-# Debian's sshd_config starts with `Include /etc/ssh/sshd_config.d/*.conf`, so a drop-in could be
-# overridden by an earlier one: put ours on the first line, drop every other UseDNS line of
-# sshd_config. sshd is not restarted (it reads this on the next start; Packer's session stays).
+base_finish
+
+# --- sshd: UseDNS no (reverse lookups stall logins in NAT'd VMs). The first value wins, and an
+# sshd_config may start with `Include /etc/ssh/sshd_config.d/*.conf` (Debian's does), so a drop-in
+# could be overridden by an earlier one: put ours on the first line, drop every other UseDNS line.
+# sshd is not restarted (it reads this on the next start; Packer's session stays).
 sshd_config=/etc/ssh/sshd_config
-[ -f "$sshd_config" ] || die "$sshd_config is missing: is openssh-server installed in the base image?"
+[ -f "$sshd_config" ] || die "$sshd_config is missing: is the SSH server installed by the base install?"
 {
 	printf 'UseDNS no\n'
 	grep -v -i -E '^[[:space:]]*#?[[:space:]]*UseDNS([[:space:]]|$)' "$sshd_config" || true
