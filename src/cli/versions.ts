@@ -26,7 +26,8 @@ export function register(program: Command): void {
       const { checkVersions, needsAttention } = await import("../versions/drift.js");
       const { renderReport } = await import("../versions/render.js");
       const { config, origin } = await resolveConfig(opts.config, DEFAULT_CONFIG_FILE);
-      const report = await checkVersions(config, await upstreamFor(config.alpine.mirror, opts));
+      const { alpineMirrorOf } = await import("../os/index.js");
+      const report = await checkVersions(config, await upstreamFor(alpineMirrorOf(config), opts));
       const attention = needsAttention(report);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ config: origin, ...report, needsAttention: attention }, null, 2)}\n`);
@@ -59,7 +60,8 @@ export function register(program: Command): void {
         const code = (err as NodeJS.ErrnoException).code;
         throw new InputError(code === "ENOENT" ? `${opts.config}: no such file (run \`homelab init\` first)` : `${opts.config}: cannot read: ${String(err)}`);
       }
-      const mirror = parseConfig(text, opts.config).alpine.mirror;
+      const { alpineMirrorOf } = await import("../os/index.js");
+      const mirror = alpineMirrorOf(parseConfig(text, opts.config));
       const result = await bumpConfigText(text, opts.config, await upstreamFor(mirror, opts), opts.minor ? "minor" : "patch");
       for (const line of result.skipped) process.stderr.write(`homelab: warning: ${line}\n`);
       if (result.changes.length === 0) {
@@ -77,7 +79,7 @@ export function register(program: Command): void {
     });
 }
 
-async function upstreamFor(mirror: string, opts: UpstreamFlags) {
+async function upstreamFor(mirror: string | undefined, opts: UpstreamFlags) {
   const { Upstream } = await import("../versions/upstream.js");
   try {
     return new Upstream(mirror, { refresh: opts.refresh ?? false, ...(opts.timeout === undefined ? {} : { timeoutMs: opts.timeout }) });

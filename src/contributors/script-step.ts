@@ -1,6 +1,7 @@
 import type { PackerBundle } from "../packer/bundle.js";
 import { template, type HclRef } from "../packer/hcl-value.js";
 import type { Config } from "../config/schema.js";
+import { osFamily } from "../os/index.js";
 import { communicatorFor } from "./communicator.js";
 import type { ContributeContext } from "./contributor.js";
 import { composeScript, type ScriptName } from "./script-library.js";
@@ -26,7 +27,7 @@ export interface ScriptStep {
 export function addScriptStep(bundle: PackerBundle, config: Config, context: ContributeContext, s: ScriptStep): void {
   const path = `scripts/${s.step}.sh`;
   const script = s.script ?? (s.step as ScriptName);
-  bundle.addFile(path, { content: composeScript(s.step, script, config.family, context.asset), mode: 0o755 });
+  bundle.addFile(path, { content: composeScript(s.step, script, osFamily(config).scriptSet, context.asset), mode: 0o755 });
   const env = Object.entries(s.env ?? {}).map(([name, value]) => template(`${name}=`, value));
   bundle.addProvisioner({
     step: s.step,

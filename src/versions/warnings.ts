@@ -1,4 +1,5 @@
 import type { Config } from "../config/schema.js";
+import { alpineMirrorOf } from "../os/index.js";
 import { checkVersions } from "./drift.js";
 import { driftLines } from "./render.js";
 import { Upstream, type UpstreamOptions } from "./upstream.js";
@@ -26,7 +27,7 @@ export async function driftWarnings(config: Config, opts: DriftWarningOptions = 
     timer.unref();
   });
   const check = (async () => {
-    const upstream = new Upstream(config.alpine.mirror, { timeoutMs: Math.min(1000, budgetMs), ...opts });
+    const upstream = new Upstream(alpineMirrorOf(config), { timeoutMs: Math.min(1000, budgetMs), ...opts });
     return driftLines(await checkVersions(config, upstream, opts.today));
   })().catch((err: unknown) => [`could not check: ${err instanceof Error ? err.message : String(err)}`]);
   try {

@@ -1,5 +1,6 @@
 import { parseConfig } from "../../src/config/load.js";
 import { renderConfig } from "../../src/generate.js";
+import { parseHcl } from "./hcl.js";
 import { Sandbox, type ShippedScript } from "./sandbox.js";
 import type { Family, FamilyUserland, Files } from "./shims.js";
 import { needTool } from "./tools.js";
@@ -47,4 +48,25 @@ export function familySandbox(fam: FamilyUserland, files: Files = {}): Promise<S
 /** Whether the host has what a family's sandbox needs (curl: the Debian userland downloads with it). */
 export function canRun(fam: FamilyUserland): boolean {
   return (fam.userland === "busybox" ? ["bwrap", "busybox"] : ["bwrap", "dash", "curl"]).every((t) => needTool(t));
+}
+
+/**
+ * A step of a rendered bundle as Packer would run it: the script file it ships and the
+ * environment its provisioner passes, each `${var.x}` resolved from the bundle's own
+ * homelab.auto.pkrvars.hcl (read back with HashiCorp's HCL parser).
+ */
+export async function bundleStep(files: Map<string, { content: string | Uint8Array }>, step: string): Promise<{ script: ShippedScript; env: Record<string, string> }> {
+  const text = (path: string) => String(files.get(path)?.content ?? "");
+  const values = await parseHcl("homelab.auto.pkrvars.hcl", text("homelab.auto.pkrvars.hcl"));
+  const build = await parseHcl("build.pkr.hcl", text("build.pkr.hcl"));
+  const shells = ((build.build as Array<{ provisioner: { shell: Array<{ scripts: string[]; environment_vars?: string[] }> } }>)[0]!).provisioner.shell;
+  const shell = shells.find((p) => p.scripts[0] === `scripts/${step}.sh`);
+  if (shell === undefined) throw new Error(`the bundle has no step ${step}`);
+  const env = Object.fromEntries(
+    (shell.environment_vars ?? []).map((assignment) => {
+      const [name, value] = assignment.split(/=(.*)/s) as [string, string];
+      return [name, value.replace(/\$\{var\.([a-z0-9_]+)\}/g, (_m, v: string) => String(values[v]))];
+    }),
+  );
+  return { script: { name: `${step}.sh`, text: text(`scripts/${step}.sh`) }, env };
 }

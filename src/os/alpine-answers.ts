@@ -1,4 +1,4 @@
-import type { Config } from "../config/schema.js";
+import type { AlpineConfig } from "../config/schema.js";
 
 /**
  * The setup-alpine answer file. setup-alpine sources it as shell, so every interpolated value
@@ -8,7 +8,7 @@ import type { Config } from "../config/schema.js";
  * No secrets: setup-alpine runs with -e (empty root password; install.sh then sets the
  * documented Vagrant default), and no user is created here (base-alpine.sh adds `vagrant`).
  */
-export function answerFile(config: Config): string {
+export function answerFile(config: AlpineConfig): string {
   const mirror = config.alpine.mirror.replace(/\/+$/, "");
   return [
     "# setup-alpine answer file written by homelab",

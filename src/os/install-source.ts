@@ -1,6 +1,5 @@
-import type { Config } from "../config/schema.js";
+import type { ContributeContext } from "../contributors/contributor.js";
 import type { CommonSourceOptions, PackerBundle, QemuSourceOptions } from "../packer/bundle.js";
-import type { ContributeContext } from "./contributor.js";
 
 /**
  * Where the build VM's first disk comes from: an OS installer ISO driven by a boot command, or
@@ -9,9 +8,9 @@ import type { ContributeContext } from "./contributor.js";
  */
 export interface InstallSource {
   /** Declares variables and adds http/ files. */
-  prepare(bundle: PackerBundle, config: Config, context: ContributeContext): void;
+  prepare(bundle: PackerBundle, context: ContributeContext): void;
   /** Options for every builder (ISO or image URL, checksum, boot command). */
-  options(config: Config): Partial<CommonSourceOptions>;
+  options(): Partial<CommonSourceOptions>;
   /** Extra options for the qemu builder only. */
-  qemuOptions?(config: Config): Partial<QemuSourceOptions>;
+  qemuOptions?(): Partial<QemuSourceOptions>;
 }
