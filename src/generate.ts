@@ -3,6 +3,7 @@ import type { Contributor } from "./contributors/contributor.js";
 import { defaultContributors } from "./contributors/index.js";
 import { buildBundle } from "./contributors/pipeline.js";
 import { boxName } from "./naming.js";
+import { osFamily } from "./os/index.js";
 import { renderBundle, type RenderedBundle } from "./packer/render-bundle.js";
 import { writeBundle } from "./packer/write-bundle.js";
 import { VERSION } from "./version.js";
@@ -41,6 +42,7 @@ export async function generate(config: Config, opts: GenerateOptions): Promise<G
 }
 
 function bundleReadme(config: Config, steps: readonly string[]): string {
+  const pins = [...osFamily(config).pins, ...(config.k8s ? [`${config.k8s.distribution} ${config.k8s.version}`] : [])];
   return `# ${boxName(config)}
 
 A standalone Packer bundle written by homelab ${VERSION}. It needs nothing from homelab:
@@ -48,7 +50,7 @@ A standalone Packer bundle written by homelab ${VERSION}. It needs nothing from 
     packer validate .
     packer build .
 
-Pins (Alpine ${config.alpine.version}${config.k8s ? `, ${config.k8s.distribution} ${config.k8s.version}` : ""}) are in
+Pins (${pins.join(", ")}) are in
 \`homelab.auto.pkrvars.hcl\`. Override a variable with \`-var name=value\`, e.g.
 \`-var accelerator=tcg -var cpu_model=max\` on a machine without KVM.
 

@@ -1,6 +1,17 @@
 /** homelab's library API: everything the CLI does is available here. */
 export { loadConfig, parseConfig, ConfigError, type ConfigProblem } from "./config/load.js";
-export { configSchema, type Config, type ConfigInput, type Distribution, type BakeMode, type Provider, type Arch } from "./config/schema.js";
+export {
+  configSchema,
+  type Config,
+  type AlpineConfig,
+  type DebianConfig,
+  type ConfigInput,
+  type Distribution,
+  type BakeMode,
+  type Provider,
+  type Arch,
+} from "./config/schema.js";
+export { osFamily, archOf, type OsFamily, type OsPin, type Login, type InstallSource } from "./os/index.js";
 export { configJsonSchema } from "./config/json-schema.js";
 export { DEFAULTS, PAUSE_IMAGE_BY_MINOR } from "./config/defaults.js";
 export { starterConfig } from "./config/starter.js";

@@ -1,13 +1,9 @@
 import type { Config } from "./config/schema.js";
-
-/** `3.24.1` → `3.24`. */
-export function alpineBranch(version: string): string {
-  return version.split(".").slice(0, 2).join(".");
-}
+import { osFamily } from "./os/index.js";
 
 /** `alpine-3.24` or `debian-12`. */
-export function osName(config: Pick<Config, "family" | "alpine" | "debian">): string {
-  return config.family === "debian" ? `debian-${config.debian!.release}` : `alpine-${alpineBranch(config.alpine.version)}`;
+export function osName(config: Config): string {
+  return osFamily(config).osName;
 }
 
 /** The box's base name without the org: `alpine-3.24-k8snode-kubeadm` (or `debian-12-base`). */

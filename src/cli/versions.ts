@@ -30,7 +30,8 @@ export function register(program: Command): void {
       const { checkVersions, needsAttention } = await import("../versions/drift.js");
       const { renderReport } = await import("../versions/render.js");
       const { config, origin } = await projectConfig(opts);
-      const report = await checkVersions(config, await upstreamFor(config.alpine.mirror, opts));
+      const { alpineMirrorOf } = await import("../os/index.js");
+      const report = await checkVersions(config, await upstreamFor(alpineMirrorOf(config), opts));
       const attention = needsAttention(report);
       if (opts.json) {
         process.stdout.write(`${JSON.stringify({ config: origin, ...report, needsAttention: attention }, null, 2)}\n`);
@@ -67,7 +68,8 @@ export function register(program: Command): void {
         const code = (err as NodeJS.ErrnoException).code;
         throw new InputError(code === "ENOENT" ? `${file}: no such file (run \`homelab init\` first)` : `${file}: cannot read: ${String(err)}`);
       }
-      const mirror = parseConfig(text, file).alpine.mirror;
+      const { alpineMirrorOf } = await import("../os/index.js");
+      const mirror = alpineMirrorOf(parseConfig(text, file));
       const result = await bumpConfigText(text, file, await upstreamFor(mirror, opts), opts.minor ? "minor" : "patch");
       for (const line of result.skipped) process.stderr.write(`homelab: warning: ${line}\n`);
       if (result.changes.length === 0) {
@@ -86,7 +88,7 @@ export function register(program: Command): void {
   examples(bump, ["homelab versions bump --dry-run", "homelab versions bump", "homelab versions bump --minor"]);
 }
 
-async function upstreamFor(mirror: string, opts: UpstreamFlags) {
+async function upstreamFor(mirror: string | undefined, opts: UpstreamFlags) {
   const { Upstream } = await import("../versions/upstream.js");
   try {
     return new Upstream(mirror, { refresh: opts.refresh ?? false, ...(opts.timeout === undefined ? {} : { timeoutMs: opts.timeout }) });

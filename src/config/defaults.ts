@@ -13,6 +13,15 @@ export const DEFAULTS = {
   },
   debian: {
     mirror: "http://deb.debian.org/debian",
+    // Debian 12's netinst ISO. 12.15.0 is bookworm's newest point release; its sha256 was found
+    // identical in three independent public files (assets/http/DEBIAN.md). Bookworm ISOs live
+    // under cdimage's archive/ since Debian 13 became stable. Only amd64 has a pin: no arm64
+    // netinst checksum could be confirmed, so arm64 Debian builds need base.image.
+    netinst: {
+      version: "12.15.0",
+      cdimage: "https://cdimage.debian.org/cdimage",
+      sha256: { x86_64: "cd4462c06aa8892e692c0c4b9c17802f38c8ab8690e85cbfb5ccaa5956e9af17" } as Readonly<Partial<Record<"x86_64" | "aarch64", string>>>,
+    },
   },
   k8s: {
     // Kubernetes 1.35-1.37 are the supported minors in Nov 2026. 1.36 is k3s's stable channel

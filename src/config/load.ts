@@ -5,7 +5,8 @@ import type { z } from "zod";
 import { InputError } from "../errors.js";
 import { DEFAULTS, KNOWN_ALPINE_ISO_SHA256, PAUSE_IMAGE_BY_MINOR } from "./defaults.js";
 import { didYouMean } from "./did-you-mean.js";
-import { archOf, configSchema, type Config } from "./schema.js";
+import { archOf, osFamily } from "../os/index.js";
+import { configSchema, type Config } from "./schema.js";
 import { SourceMap } from "./source-map.js";
 
 /** One problem in a config file, already located. */
@@ -64,7 +65,11 @@ export function parseConfig(text: string, file = "homelab.yaml"): Config {
   if (!result.success) {
     throw new ConfigError(display, sortProblems(result.error.issues.flatMap((i) => describeIssue(i, map))));
   }
-  return resolve(result.data, map, display, { hasAlpine: hasKey(data, "alpine"), baseDir: dirname(resolvePath(file)) });
+  return resolve(result.data, map, display, {
+    hasAlpine: hasKey(data, "alpine"),
+    hasDebianMirror: hasKey(data, "debian") && hasKey((data as Record<string, unknown>).debian, "mirror"),
+    baseDir: dirname(resolvePath(file)),
+  });
 }
 
 /** Fills in what depends on other fields: the ISO checksum and the Kubernetes version. */
@@ -72,18 +77,33 @@ function resolve(
   parsed: z.output<typeof configSchema>,
   map: SourceMap,
   file: string,
-  source: { hasAlpine: boolean; baseDir: string },
+  source: { hasAlpine: boolean; hasDebianMirror: boolean; baseDir: string },
 ): Config {
-  const { alpine, k8s, base, ...rest } = parsed;
-  const family = parsed.debian === undefined ? "alpine" : "debian";
-  if (family === "debian" && source.hasAlpine) {
+  const { alpine, debian, k8s, base, ...rest } = parsed;
+  // The one place the family is decided: a debian section makes a Debian image.
+  const config: Config = debian === undefined ? { ...rest, family: "alpine", alpine: resolveAlpine(alpine, map, file) } : { ...rest, family: "debian", debian };
+  if (debian !== undefined && source.hasAlpine) {
     throw new ConfigError(file, [
       { ...map.locate(["debian"]), path: "debian", message: "expected either an alpine or a debian section, got both" },
     ]);
   }
+  if (base !== undefined) {
+    // A relative image path is relative to homelab.yaml, not to wherever homelab runs.
+    const image = /^https?:\/\//.test(base.image) ? base.image : resolvePath(source.baseDir, base.image);
+    config.base = { ...base, image };
+  }
+  if (k8s !== undefined) {
+    config.k8s = { distribution: k8s.distribution, bake: k8s.bake, version: k8s.version ?? DEFAULTS.k8s[k8s.distribution] };
+  }
+  const problems = crossCheck(config, map, source);
+  if (problems.length > 0) throw new ConfigError(file, problems);
+  return config;
+}
+
+/** The Alpine pins with the ISO checksum: given, or known to homelab for that release. */
+function resolveAlpine(alpine: z.output<typeof configSchema>["alpine"], map: SourceMap, file: string) {
   const known = KNOWN_ALPINE_ISO_SHA256[`${alpine.version}/${alpine.arch}`];
-  // The Alpine pin only needs a checksum when Alpine is what gets installed.
-  const isoChecksum = alpine.isoChecksum ?? (known === undefined ? undefined : `sha256:${known}`) ?? (family === "debian" ? "" : undefined);
+  const isoChecksum = alpine.isoChecksum ?? (known === undefined ? undefined : `sha256:${known}`);
   if (isoChecksum === undefined) {
     const pos = map.locate(["alpine", "version"]);
     throw new ConfigError(file, [
@@ -96,22 +116,11 @@ function resolve(
       },
     ]);
   }
-  const config: Config = { ...rest, family, alpine: { ...alpine, isoChecksum } };
-  if (base !== undefined) {
-    // A relative image path is relative to homelab.yaml, not to wherever homelab runs.
-    const image = /^https?:\/\//.test(base.image) ? base.image : resolvePath(source.baseDir, base.image);
-    config.base = { ...base, image };
-  }
-  if (k8s !== undefined) {
-    config.k8s = { distribution: k8s.distribution, bake: k8s.bake, version: k8s.version ?? DEFAULTS.k8s[k8s.distribution] };
-  }
-  const problems = crossCheck(config, map);
-  if (problems.length > 0) throw new ConfigError(file, problems);
-  return config;
+  return { ...alpine, isoChecksum };
 }
 
 /** Rules that span fields and need the resolved values. */
-function crossCheck(config: Config, map: SourceMap): ConfigProblem[] {
+function crossCheck(config: Config, map: SourceMap, source: { hasDebianMirror: boolean }): ConfigProblem[] {
   const problems: ConfigProblem[] = [];
   if (config.base !== undefined && config.providers.includes("virtualbox")) {
     problems.push({
@@ -120,12 +129,19 @@ function crossCheck(config: Config, map: SourceMap): ConfigProblem[] {
       message: "expected libvirt only with base.image (a qcow2 image cannot be a VirtualBox source), got virtualbox",
     });
   }
-  if (config.family === "debian" && config.debian!.arch === "aarch64" && config.base === undefined) {
+  const os = osFamily(config);
+  if (os.installSource === undefined) {
     problems.push({
-      ...map.locate(["debian", "arch"]),
+      ...map.locate([config.family, "arch"]),
       path: "base.image",
-      message:
-        "expected a base image for Debian on aarch64 (homelab has no arm64 installer ISO whose checksum it can vouch for): set base.image and base.checksum",
+      message: `expected a base image for ${os.displayName} on ${os.arch} (${os.noInstaller ?? "no installer"}): set base.image and base.checksum`,
+    });
+  }
+  if (config.base !== undefined && source.hasDebianMirror) {
+    problems.push({
+      ...map.locate(["debian", "mirror"]),
+      path: "debian.mirror",
+      message: "expected no debian.mirror with base.image (the mirror is the installer's; a base image keeps its own apt sources)",
     });
   }
   if (archOf(config) === "aarch64" && config.providers.includes("virtualbox")) {

@@ -59,7 +59,10 @@ const debianSchema = z
       .string()
       .regex(SAFE_URL, "an http(s) URL without spaces or quotes")
       .default(DEFAULTS.debian.mirror)
-      .describe("Debian mirror the installer and the build use."),
+      .describe(
+        "Debian mirror the installer uses, and with it apt in the installed system (not with base.image: " +
+          "an image keeps its own apt sources).",
+      ),
   })
   .describe("A Debian base instead of Alpine (apt and systemd). Give either alpine or debian.");
 
@@ -166,20 +169,29 @@ export const configSchema = z
 export type ConfigInput = z.input<typeof configSchema>;
 type ParsedConfig = z.output<typeof configSchema>;
 
-/** A validated config with every default applied and every version resolved. */
-export interface Config extends Omit<ParsedConfig, "k8s" | "alpine" | "base"> {
-  /** Which OS the image is: debian when the config has a debian section, else alpine. */
-  family: Family;
-  /** The Alpine pins (used when family is alpine). */
-  alpine: ParsedConfig["alpine"] & { isoChecksum: string };
+interface ConfigCommon extends Omit<ParsedConfig, "k8s" | "alpine" | "debian" | "base"> {
   /** A bring-your-own base image; `image` is an absolute path or a URL after loading. */
   base?: NonNullable<ParsedConfig["base"]>;
   k8s?: { distribution: Distribution; version: string; bake: BakeMode };
 }
 
-export const patterns = { IMAGE_SOURCE, ALPINE_VERSION, KUBEADM_VERSION, K3S_VERSION, SHA256, SEMVER, ORG, SAFE_URL };
-
-/** The guest architecture, whichever OS family the config describes. */
-export function archOf(config: Pick<Config, "family" | "alpine" | "debian">): Arch {
-  return config.family === "debian" ? config.debian!.arch : config.alpine.arch;
+/** An Alpine image (homelab.yaml without a debian section). */
+export interface AlpineConfig extends ConfigCommon {
+  family: "alpine";
+  /** The Alpine pins, the ISO checksum resolved. */
+  alpine: ParsedConfig["alpine"] & { isoChecksum: string };
 }
+
+/** A Debian image (homelab.yaml with a debian section). */
+export interface DebianConfig extends ConfigCommon {
+  family: "debian";
+  debian: NonNullable<ParsedConfig["debian"]>;
+}
+
+/**
+ * A validated config with every default applied and every version resolved. Which OS it is
+ * decides what it carries; src/os is the one place that asks (`osFamily(config)`).
+ */
+export type Config = AlpineConfig | DebianConfig;
+
+export const patterns = { IMAGE_SOURCE, ALPINE_VERSION, KUBEADM_VERSION, K3S_VERSION, SHA256, SEMVER, ORG, SAFE_URL };

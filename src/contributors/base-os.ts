@@ -1,13 +1,10 @@
-import { archOf, type Config } from "../config/schema.js";
+import type { Config } from "../config/schema.js";
+import { boxBaseName } from "../naming.js";
+import { archOf, osFamily, type OsFamily } from "../os/index.js";
 import type { CommonSourceOptions, PackerBundle, QemuSourceOptions, VirtualBoxIsoSourceOptions } from "../packer/bundle.js";
 import { ref, template } from "../packer/hcl-value.js";
-import { boxBaseName } from "../naming.js";
-import { alpineInstall } from "./alpine-install.js";
 import { communicatorFor } from "./communicator.js";
 import type { Contributor } from "./contributor.js";
-import { debianInstall } from "./debian-install.js";
-import { imageInstall } from "./image-install.js";
-import type { InstallSource } from "./install-source.js";
 import { addScriptStep } from "./script-step.js";
 
 const NAME = "base-os";
@@ -26,25 +23,28 @@ export const baseOs: Contributor = {
   order: 10,
   appliesTo: () => true,
   contribute(bundle, config, context) {
-    const source = installSourceFor(config);
+    const os = osFamily(config);
+    const source = os.installSource;
+    // The config loader refuses a config without one (it asks for base.image).
+    if (source === undefined) throw new Error(`${os.displayName} on ${os.arch}: ${os.noInstaller ?? "no installer"}`);
     declareVariables(bundle, config);
-    source.prepare(bundle, config, context);
+    source.prepare(bundle, context);
 
     // Pinned for Packer >= 1.7, where builders are plugins (the renderer leaves the block out
     // for older Packer, which has them built in).
     bundle.requirePlugin({ name: "vagrant", source: "github.com/hashicorp/vagrant", version: "~> 1.1" });
-    const common = { ...commonOptions(config), ...source.options(config) };
+    const common = { ...commonOptions(config, os), ...source.options() };
     if (config.providers.includes("libvirt")) {
       bundle.requirePlugin({ name: "qemu", source: "github.com/hashicorp/qemu", version: "~> 1.1" });
-      const options = { ...qemuOptions(config, common), ...source.qemuOptions?.(config) };
-      bundle.addSource({ type: "qemu", name: config.family, provider: "libvirt", options });
+      const options = { ...qemuOptions(config, common), ...source.qemuOptions?.() };
+      bundle.addSource({ type: "qemu", name: os.id, provider: "libvirt", options });
     }
     if (config.providers.includes("virtualbox")) {
       bundle.requirePlugin({ name: "virtualbox", source: "github.com/hashicorp/virtualbox", version: "~> 1.1" });
-      bundle.addSource({ type: "virtualbox-iso", name: config.family, provider: "virtualbox", options: virtualboxOptions(config, common) });
+      bundle.addSource({ type: "virtualbox-iso", name: os.id, provider: "virtualbox", options: virtualboxOptions(os, common) });
     }
 
-    addScriptStep(bundle, config, context, { step: `base-${config.family}`, contributor: NAME });
+    addScriptStep(bundle, config, context, { step: os.baseStep, script: "base", contributor: NAME });
     bundle.addPostProcessor({
       step: "vagrant-box",
       contributor: NAME,
@@ -65,11 +65,6 @@ export const baseOs: Contributor = {
     });
   },
 };
-
-export function installSourceFor(config: Config): InstallSource {
-  if (config.base !== undefined) return imageInstall;
-  return config.family === "debian" ? debianInstall : alpineInstall;
-}
 
 function declareVariables(bundle: PackerBundle, config: Config): void {
   bundle
@@ -106,7 +101,7 @@ function declareVariables(bundle: PackerBundle, config: Config): void {
   }
 }
 
-function commonOptions(config: Config): CommonSourceOptions {
+function commonOptions(config: Config, os: OsFamily): CommonSourceOptions {
   const login = communicatorFor(config);
   return {
     communicator: "ssh",
@@ -118,7 +113,7 @@ function commonOptions(config: Config): CommonSourceOptions {
     headless: ref("var.headless"),
     cpus: ref("var.cpus"),
     memory: ref("var.memory"),
-    vm_name: config.family,
+    vm_name: os.id,
   };
 }
 
@@ -155,13 +150,12 @@ function qemuOptions(config: Config, common: CommonSourceOptions): QemuSourceOpt
   return { ...qemu, qemu_binary: "qemu-system-x86_64", qemuargs: [["-cpu", ref("var.cpu_model")]] };
 }
 
-function virtualboxOptions(config: Config, common: CommonSourceOptions): VirtualBoxIsoSourceOptions {
+function virtualboxOptions(os: OsFamily, common: CommonSourceOptions): VirtualBoxIsoSourceOptions {
   return {
     ...common,
     output_directory: template(ref("var.vm_output_dir"), "/virtualbox"),
     disk_size: ref("var.disk_size_mib"),
-    // VirtualBox has no Alpine type; Linux 2.6+/64-bit is what Alpine templates use.
-    guest_os_type: config.family === "debian" ? "Debian_64" : "Linux26_64",
+    guest_os_type: os.guestOsType,
     hard_drive_interface: "sata",
     guest_additions_mode: "disable",
     format: "ovf",

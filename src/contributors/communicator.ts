@@ -1,4 +1,5 @@
 import type { Config } from "../config/schema.js";
+import { osFamily } from "../os/index.js";
 
 /** Who Packer logs in as during the build, and how it runs scripts and shuts down. */
 export interface Communicator {
@@ -9,13 +10,12 @@ export interface Communicator {
 }
 
 /**
- * The Alpine installer leaves root with the Vagrant default password (install.sh); the Debian
- * preseed creates `vagrant` with passwordless sudo; a bring-your-own image says who in base.ssh.
- * Packer's {{ .Vars }} puts environment_vars before the command; `sudo -E` keeps them.
+ * The OS family says who logs in (root on Alpine's install, vagrant from Debian's preseed,
+ * base.ssh on a bring-your-own image). Packer's {{ .Vars }} puts environment_vars before the
+ * command; `sudo -E` keeps them.
  */
 export function communicatorFor(config: Config): Communicator {
-  const login =
-    config.base?.ssh ?? (config.family === "alpine" ? { username: "root", password: "vagrant" } : { username: "vagrant", password: "vagrant" });
+  const login = osFamily(config).login;
   const root = login.username === "root";
   return {
     ...login,

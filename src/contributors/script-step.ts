@@ -1,12 +1,16 @@
 import type { PackerBundle } from "../packer/bundle.js";
 import { template, type HclRef } from "../packer/hcl-value.js";
 import type { Config } from "../config/schema.js";
+import { osFamily } from "../os/index.js";
 import { communicatorFor } from "./communicator.js";
 import type { ContributeContext } from "./contributor.js";
+import { composeScript, type ScriptName } from "./script-library.js";
 
 export interface ScriptStep {
-  /** Step id, also the script's name: `k8s-kernel` runs `scripts/k8s-kernel.sh`. */
+  /** Step id, also the shipped script's name: `k8s-kernel` runs `scripts/k8s-kernel.sh`. */
   step: string;
+  /** The script it runs (default: the step id). */
+  script?: ScriptName;
   contributor: string;
   /** Environment variable → the Packer variable that holds its value. */
   env?: Readonly<Record<string, HclRef>>;
@@ -15,16 +19,15 @@ export interface ScriptStep {
 }
 
 /**
- * Adds one shipped script as its own shell provisioner. One provisioner per script gives
+ * Adds one step's script, composed for the config's OS family, as its own shell provisioner. One provisioner per script gives
  * Packer's output (and homelab's progress view) one named step per script, and each script
  * receives only the variables it reads. Values reach the script through Packer's
  * environment_vars, which Packer single-quotes for the shell: nothing is spliced into code.
  */
 export function addScriptStep(bundle: PackerBundle, config: Config, context: ContributeContext, s: ScriptStep): void {
   const path = `scripts/${s.step}.sh`;
-  // Each family has its own scripts with the same names and environment contract.
-  const asset = config.family === "debian" ? `scripts/debian/${s.step}.sh` : path;
-  bundle.addFile(path, { content: context.asset(asset), mode: 0o755 });
+  const script = s.script ?? (s.step as ScriptName);
+  bundle.addFile(path, { content: composeScript(s.step, script, osFamily(config).scriptSet, context.asset), mode: 0o755 });
   const env = Object.entries(s.env ?? {}).map(([name, value]) => template(`${name}=`, value));
   bundle.addProvisioner({
     step: s.step,

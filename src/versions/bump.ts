@@ -1,6 +1,7 @@
 import { PAUSE_IMAGE_BY_MINOR } from "../config/defaults.js";
 import { parseConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
+import { osFamily, type OsPin } from "../os/index.js";
 import { JobError } from "../errors.js";
 import type { Fetched } from "./fetcher.js";
 import { UpstreamError } from "./http.js";
@@ -38,7 +39,9 @@ export interface BumpResult extends BumpPlan {
  */
 export async function planBump(config: Config, upstream: Upstream, mode: BumpMode): Promise<BumpPlan> {
   const plan: BumpPlan = { changes: [], skipped: [] };
-  const tasks: Promise<void>[] = config.family === "alpine" ? [planAlpine(config, upstream, mode, plan)] : [];
+  // Only the Alpine pin is in homelab.yaml; the Debian ISO pin is homelab's own (versions check reports it).
+  const pin = osFamily(config).upstreamPin;
+  const tasks: Promise<void>[] = pin?.kind === "alpine" ? [planAlpine(pin, upstream, mode, plan)] : [];
   if (config.k8s) tasks.push(planKubernetes(config.k8s.distribution, config.k8s.version, upstream, mode, plan));
   await Promise.all(tasks);
   plan.changes.sort((a, b) => a.pin.localeCompare(b.pin));
@@ -55,8 +58,8 @@ export async function bumpConfigText(text: string, file: string, upstream: Upstr
   return { ...plan, before: text, after };
 }
 
-async function planAlpine(config: Config, upstream: Upstream, mode: BumpMode, plan: BumpPlan): Promise<void> {
-  const { version, arch } = config.alpine;
+async function planAlpine(pin: Extract<OsPin, { kind: "alpine" }>, upstream: Upstream, mode: BumpMode, plan: BumpPlan): Promise<void> {
+  const { version, arch } = pin;
   const pinned = parseVersion("alpine", version)!;
   const release = await need(`alpine.version`, () => upstream.alpine(mode === "patch" ? minorOf(pinned) : "latest-stable", arch));
   if (compareVersions(parseVersion("alpine", release.version)!, pinned) <= 0) return;

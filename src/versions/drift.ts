@@ -1,5 +1,6 @@
 import { PAUSE_IMAGE_BY_MINOR } from "../config/defaults.js";
 import type { Config } from "../config/schema.js";
+import { osFamily, type OsPin } from "../os/index.js";
 import { alpineBranchEnded, KUBERNETES_SUPPORTED_MINORS } from "./eol.js";
 import type { Fetched, Provenance } from "./fetcher.js";
 import { UpstreamError } from "./http.js";
@@ -16,7 +17,7 @@ export type Verdict = (typeof VERDICTS)[number];
 
 export interface PinReport {
   /** The homelab.yaml field. */
-  pin: "alpine.version" | "k8s.version";
+  pin: "alpine.version" | "k8s.version" | "debian.iso";
   kind: VersionKind;
   pinned: string;
   /** Newest release of the pinned branch/minor. */
@@ -43,8 +44,11 @@ export function needsAttention(report: DriftReport): boolean {
 
 export async function checkVersions(config: Config, upstream: Upstream, today: Date = new Date()): Promise<DriftReport> {
   const report: DriftReport = { pins: [], problems: [], notes: [] };
-  // The Alpine pin only matters when Alpine is what gets installed (Debian 12 has no pin here).
-  const checks: Promise<void>[] = config.family === "alpine" ? [checkAlpine(config, upstream, today, report)] : [];
+  // The OS pin only matters when the OS is installed from it (not with a bring-your-own image).
+  const pin = osFamily(config).upstreamPin;
+  const checks: Promise<void>[] = [];
+  if (pin?.kind === "alpine") checks.push(checkAlpine(pin, upstream, today, report));
+  if (pin?.kind === "debian-iso") checks.push(checkDebianIso(pin, upstream, report));
   if (config.k8s?.distribution === "kubeadm") checks.push(checkKubeadm(config.k8s.version, upstream, report));
   if (config.k8s?.distribution === "k3s") checks.push(checkK3s(config.k8s.version, upstream, report));
   await Promise.all(checks);
@@ -79,8 +83,8 @@ export function formatAge(ms: number): string {
   return hours < 48 ? `${hours} h` : `${Math.round(hours / 24)} days`;
 }
 
-async function checkAlpine(config: Config, upstream: Upstream, today: Date, report: DriftReport): Promise<void> {
-  const { version: pinned, arch, isoChecksum } = config.alpine;
+async function checkAlpine(pin: Extract<OsPin, { kind: "alpine" }>, upstream: Upstream, today: Date, report: DriftReport): Promise<void> {
+  const { version: pinned, arch, isoChecksum } = pin;
   const v = parseVersion("alpine", pinned)!; // the schema guarantees the shape
   const branch = minorOf(v);
   const [ofBranch, stable] = await Promise.all([
@@ -114,6 +118,37 @@ async function checkAlpine(config: Config, upstream: Upstream, today: Date, repo
     report.problems.push(
       `alpine.isoChecksum ${isoChecksum} is not the sha256 Alpine publishes for ${ofBranch.value.file} (sha256:${ofBranch.value.sha256})`,
     );
+  }
+}
+
+/**
+ * homelab's own Debian netinst pin (src/config/defaults.ts): is there a newer point release of
+ * the same Debian, and is the pinned checksum the one Debian publishes? Not in homelab.yaml, so
+ * `versions bump` cannot move it: a newer one needs a newer homelab.
+ */
+async function checkDebianIso(pin: Extract<OsPin, { kind: "debian-iso" }>, upstream: Upstream, report: DriftReport): Promise<void> {
+  const v = parseVersion("debian", pin.version)!;
+  const darch = pin.arch === "x86_64" ? "amd64" : "arm64";
+  const [releases, sha] = await Promise.all([
+    attempt("Debian cdimage archive", () => upstream.debianReleases(), report),
+    attempt(`Debian ${pin.version} SHA256SUMS`, () => upstream.debianNetinstSha256(pin.version, darch), report),
+  ]);
+  const row: PinReport = { pin: "debian.iso", kind: "debian", pinned: pin.version, verdict: "current" };
+  if (releases.ok) {
+    const ofMajor = releases.value.map((r) => parseVersion("debian", r)!).filter((r) => r.major === v.major);
+    const newest = ofMajor.reduce((a, b) => (compareVersions(a, b) >= 0 ? a : b), v);
+    row.newestPatch = row.newestStable = `${newest.major}.${newest.minor}.${newest.patch}`;
+  }
+  if (!sha.ok && sha.missing) {
+    setVerdict(row, "not upstream", `no Debian ${pin.version} ${darch} netinst in cdimage's archive (${sha.reason})`);
+  } else if (!releases.ok || !sha.ok) {
+    setVerdict(row, "unchecked", `could not check: ${(!releases.ok ? releases : (sha as { reason: string })).reason}`);
+  } else if (row.newestPatch !== pin.version) {
+    setVerdict(row, "patch behind", `Debian ${row.newestPatch} is out; homelab pins the netinst ISO itself (a newer homelab moves it)`);
+  }
+  report.pins.push(row);
+  if (sha.ok && pin.checksum !== `sha256:${sha.value}`) {
+    report.problems.push(`the Debian ${pin.version} netinst pin ${pin.checksum} is not the sha256 Debian publishes (sha256:${sha.value})`);
   }
 }
 

@@ -24,7 +24,8 @@ function pinLine(p: PinReport): string[] {
     case "current":
       return [];
     case "patch behind":
-      return [`${what} is a patch behind: ${p.newestPatch} is out (run \`homelab versions bump --patch\`)`];
+      // A why replaces the advice: a pin that is not in homelab.yaml says how it moves instead.
+      return [`${what} is a patch behind: ${p.why ?? `${p.newestPatch} is out (run \`homelab versions bump --patch\`)`}`];
     case "minor behind":
       return [`${what} is a minor behind: the newest stable is ${p.newestStable} (run \`homelab versions bump --minor\`)`];
     case "unsupported":

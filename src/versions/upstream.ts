@@ -1,5 +1,6 @@
 import { DEFAULTS } from "../config/defaults.js";
 import { parseLatestReleases, latestReleasesUrl, type AlpineRelease } from "./alpine.js";
+import { archiveIndexUrl, netinstFile, netinstSumsUrl, parseArchiveIndex, parseSha256Sums } from "./debian.js";
 import { defaultCacheDir, ResponseCache } from "./cache.js";
 import { CachedFetcher, type Fetched } from "./fetcher.js";
 import { parseK3sChannels, type K3sChannels } from "./k3s.js";
@@ -15,6 +16,8 @@ export interface UpstreamOptions {
   kubernetesSourceUrl?: string;
   /** k3s channels JSON. Env HOMELAB_K3S_CHANNELS_URL. */
   k3sChannelsUrl?: string;
+  /** Debian's cdimage base (holds `archive/`). Env HOMELAB_DEBIAN_CDIMAGE_URL. */
+  debianCdimageUrl?: string;
   /** Cache directory. Env HOMELAB_CACHE_DIR (cache root; answers go to `<root>/versions`). */
   cacheDir?: string;
   /** How long cached answers are trusted without asking. Default 6 hours. */
@@ -39,7 +42,7 @@ export const DEFAULT_TIMEOUT_MS = 5000;
 
 /** The upstream sources, each answer cache-first. One instance per command run. */
 export class Upstream {
-  readonly urls: { alpineMirror: string; kubernetesRelease: string; kubernetesSource: string; k3sChannels: string };
+  readonly urls: { alpineMirror: string; kubernetesRelease: string; kubernetesSource: string; k3sChannels: string; debianCdimage: string };
   private readonly fetcher: CachedFetcher;
 
   constructor(configMirror: string | undefined, opts: UpstreamOptions = {}) {
@@ -49,6 +52,7 @@ export class Upstream {
       kubernetesRelease: opts.kubernetesReleaseUrl ?? (env.HOMELAB_K8S_RELEASE_URL || DEFAULT_URLS.kubernetesRelease),
       kubernetesSource: opts.kubernetesSourceUrl ?? (env.HOMELAB_K8S_SOURCE_URL || DEFAULT_URLS.kubernetesSource),
       k3sChannels: opts.k3sChannelsUrl ?? (env.HOMELAB_K3S_CHANNELS_URL || DEFAULT_URLS.k3sChannels),
+      debianCdimage: opts.debianCdimageUrl ?? (env.HOMELAB_DEBIAN_CDIMAGE_URL || DEFAULTS.debian.netinst.cdimage),
     };
     for (const [name, url] of Object.entries(this.urls)) {
       if (!/^https?:\/\//.test(url)) throw new TypeError(`${name}: expected an http(s) URL, got ${JSON.stringify(url)}`);
@@ -80,5 +84,15 @@ export class Upstream {
 
   k3sChannels(): Promise<Fetched<K3sChannels>> {
     return this.fetcher.get(this.urls.k3sChannels, parseK3sChannels);
+  }
+
+  /** The Debian point releases cdimage's archive holds (`12.15.0`, ...). */
+  debianReleases(): Promise<Fetched<string[]>> {
+    return this.fetcher.get(archiveIndexUrl(this.urls.debianCdimage), parseArchiveIndex);
+  }
+
+  /** The sha256 Debian publishes for a netinst ISO (404 when the release is not in the archive). */
+  debianNetinstSha256(version: string, darch: string): Promise<Fetched<string>> {
+    return this.fetcher.get(netinstSumsUrl(this.urls.debianCdimage, version, darch), (body) => parseSha256Sums(body, netinstFile(version, darch)));
   }
 }

@@ -10,13 +10,15 @@ export interface PinVersion {
   build: number;
 }
 
-export type VersionKind = "alpine" | "kubeadm" | "k3s";
+export type VersionKind = "alpine" | "kubeadm" | "k3s" | "debian";
 
 // Same shapes as the config schema's patterns, with the numbers captured.
 const SHAPES: Record<VersionKind, RegExp> = {
   alpine: /^(3)\.(\d{1,2})\.(\d{1,2})$/,
   kubeadm: /^v(1)\.(\d{1,2})\.(\d{1,3})$/,
   k3s: /^v(1)\.(\d{1,2})\.(\d{1,3})\+k3s(\d{1,2})$/,
+  // A Debian point release (12.15.0): its minor counts the point releases of the major.
+  debian: /^(\d{1,2})\.(\d{1,2})\.(\d{1,2})$/,
 };
 
 export function parseVersion(kind: VersionKind, text: string): PinVersion | undefined {

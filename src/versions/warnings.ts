@@ -3,6 +3,7 @@ import { join } from "node:path";
 import type { Config } from "../config/schema.js";
 import { writeFileAtomic } from "../fs/atomic-write.js";
 import { defaultCacheDir } from "./cache.js";
+import { alpineMirrorOf } from "../os/index.js";
 import { checkVersions } from "./drift.js";
 import { driftLines } from "./render.js";
 import { Upstream, type UpstreamOptions } from "./upstream.js";
@@ -43,7 +44,7 @@ export async function driftWarnings(config: Config, opts: DriftWarningOptions = 
     timer.unref();
   });
   const check = (async (): Promise<Outcome> => {
-    const upstream = new Upstream(config.alpine.mirror, { timeoutMs: Math.min(1000, budgetMs), ...opts });
+    const upstream = new Upstream(alpineMirrorOf(config), { timeoutMs: Math.min(1000, budgetMs), ...opts });
     const report = await checkVersions(config, upstream, opts.today);
     const unchecked = report.pins.filter((p) => p.verdict === "unchecked");
     return {

@@ -4,17 +4,21 @@ import { tmpdir } from "node:os";
 import { dirname, join, resolve } from "node:path";
 import { fileURLToPath } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/load.js";
+import { renderConfig } from "../../src/generate.js";
 import { Sandbox } from "../support/sandbox.js";
 import { needTool } from "../support/tools.js";
 
 /**
- * The Debian 12 preseed (assets/http/debian-preseed.cfg) cannot be proven without a 10-minute
- * installer run, so this checks everything that can be run offline: Debian's own parser accepts
- * every line, the answers that make the box what homelab promises are there, and the late_command
- * really writes a sudoers file that the real visudo accepts.
+ * The Debian 12 preseed a bundle ships (assets/http/debian-preseed.cfg with the config's mirror)
+ * cannot be proven without a 10-minute installer run, so this checks everything that can be run
+ * offline: Debian's own parser accepts every line, the answers that make the box what homelab
+ * promises are there, and the late_command really writes a sudoers file that the real visudo
+ * accepts.
  */
-const PRESEED = resolve(dirname(fileURLToPath(import.meta.url)), "../../assets/http/debian-preseed.cfg");
-const text = readFileSync(PRESEED, "utf8");
+const ASSET = resolve(dirname(fileURLToPath(import.meta.url)), "../../assets/http/debian-preseed.cfg");
+const shippedPreseed = (yaml: string) => String(renderConfig(parseConfig(yaml)).files.get("http/debian-preseed.cfg")!.content);
+const text = shippedPreseed("debian: {}\n");
 
 interface Answer {
   owner: string;
@@ -74,11 +78,16 @@ describe.skipIf(!needTool("debconf-set-selections"))("debian-preseed.cfg is vali
     return spawnSync("debconf-set-selections", ["--checkonly", path], { encoding: "utf8" });
   }
 
-  it("debconf-set-selections --checkonly accepts every line without a warning", () => {
-    const r = checkonly(PRESEED);
-    expect(r.stderr).toBe("");
-    expect(r.status).toBe(0);
-  });
+  it.each([["the default mirror", "debian: {}\n"], ["an https mirror with a port", "debian: {mirror: 'https://mirror.example.org:8443/debian/'}\n"]])(
+    "debconf-set-selections --checkonly accepts every line of the shipped preseed without a warning (%s)",
+    (_name, yaml) => {
+      const path = join(tmp, "shipped.cfg");
+      writeFileSync(path, shippedPreseed(yaml));
+      const r = checkonly(path);
+      expect(r.stderr).toBe("");
+      expect(r.status).toBe(0);
+    },
+  );
 
   it("the same check rejects a broken copy (so the check above has teeth)", () => {
     const broken = join(tmp, "broken.cfg");
@@ -138,6 +147,24 @@ describe("debian-preseed.cfg answers", () => {
     expect(answer("pkgsel/include").value.split(/\s+/)).toEqual(expect.arrayContaining(["openssh-server", "sudo"]));
     expect(answer("tasksel/first")).toMatchObject({ owner: "tasksel", type: "multiselect", value: "" });
     expect(answer("popularity-contest/participate")).toMatchObject({ owner: "popularity-contest", value: "false" });
+  });
+
+  it("ships the asset as it is for the default mirror (the asset shows what a default bundle carries)", () => {
+    expect(text).toBe(readFileSync(ASSET, "utf8"));
+  });
+
+  it("answers the mirror questions with debian.mirror of homelab.yaml", () => {
+    const custom = parsePreseed(shippedPreseed("debian: {mirror: 'https://mirror.example.org:8443/debian/'}\n"));
+    const mirror = custom.filter((a) => a.question.startsWith("mirror/")).map((a) => `${a.question} ${a.value}`);
+    expect(mirror).toEqual([
+      "mirror/country manual",
+      "mirror/protocol https",
+      "mirror/https/hostname mirror.example.org:8443",
+      "mirror/https/directory /debian",
+      "mirror/https/proxy ",
+      "mirror/suite bookworm",
+    ]);
+    expect(parsePreseed(shippedPreseed("debian: {mirror: 'http://10.0.0.5'}\n")).find((a) => a.question === "mirror/http/directory")?.value).toBe("/");
   });
 
   it("uses deb.debian.org over http, DHCP, en_US.UTF-8 and the us keymap", () => {

@@ -4,6 +4,8 @@ import { buildBundle } from "../../src/contributors/pipeline.js";
 import { renderBundle } from "../../src/packer/render-bundle.js";
 import { config } from "../support/configs.js";
 import { parseHcl } from "../support/hcl.js";
+import { bundleStep, canRun, familySandbox } from "../support/shipped.js";
+import { FAMILIES } from "../support/shims.js";
 
 const bundleFor = (yaml: string) => buildBundle(config(yaml), defaultContributors());
 const k8sFiles = (files: Iterable<string>) => [...files].filter((f) => f.includes("k8s") || f.includes("kube") || f.includes("k3s"));
@@ -46,10 +48,27 @@ describe("Kubernetes node contributor (the design article's tests, as behaviour)
       expect.arrayContaining(["k8s-kernel", "k8s-swap", "k8s-containerd", "node-verify"]),
     );
     expect(bundleFor("k8s: {distribution: kubeadm, bake: none}\n").steps()).not.toContain("k8s-kubeadm");
-    // k3s with bake none still runs its step, which then only enables the cgroups service.
-    const k3sNone = renderBundle(bundleFor("k8s: {distribution: k3s, bake: none}\n"));
-    expect(String(k3sNone.files.get("homelab.auto.pkrvars.hcl")!.content)).toMatch(/^k8s_bake += "none"$/m);
   });
+
+  for (const fam of FAMILIES) {
+    it.skipIf(!canRun(fam))(`k3s with bake none (${fam.family}): the bundle's k3s step, run as Packer runs it, prepares the host and installs nothing`, async () => {
+      const rendered = renderBundle(bundleFor(`${fam.family === "debian" ? "debian: {}\n" : ""}k8s: {distribution: k3s, bake: none}\n`));
+      const { script, env } = await bundleStep(rendered.files, "k8s-k3s");
+      expect(env).toMatchObject({ K8S_BAKE: "none", ARCH: "x86_64" });
+      const sb = await familySandbox(fam, { "/sys/fs/cgroup/cgroup.controllers": "cpu memory pids\n" });
+      try {
+        // No K3S_DOWNLOAD_URL override: a download attempt would fail without the internet.
+        const r = await sb.run(script, env);
+        expect(r.stderr).toBe("");
+        expect(r.code).toBe(0);
+        expect(r.stdout).toContain("bake none: host prepared; k3s is installed at provisioning time");
+        expect(sb.exists("/usr/local/bin/k3s")).toBe(false);
+        expect(sb.calls().filter((c) => !c.startsWith("rc-update add cgroups"))).toEqual([]);
+      } finally {
+        sb.dispose();
+      }
+    });
+  }
 
   it.each(["kubeadm", "k3s"])("the vagrant box file name carries the distribution (%s)", async (distribution) => {
     const rendered = renderBundle(bundleFor(`k8s: {distribution: ${distribution}}\n`));

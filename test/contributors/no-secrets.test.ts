@@ -1,7 +1,7 @@
 import { execFileSync } from "node:child_process";
 import { readFileSync } from "node:fs";
 import { describe, expect, it } from "vitest";
-import { BOOT_COMMAND } from "../../src/contributors/alpine-install.js";
+import { BOOT_COMMAND } from "../../src/os/alpine.js";
 import { renderConfig } from "../../src/generate.js";
 import { FLAVOURS, flavour } from "../support/configs.js";
 import { needTool } from "../support/tools.js";

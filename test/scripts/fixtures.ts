@@ -1,7 +1,13 @@
 /**
  * Recorded shapes of real upstream files, trimmed to the parts the scripts touch. They stand in for
- * the Alpine packages and the release downloads, which need the internet.
+ * the Alpine and Debian packages and the release downloads, which need the internet.
  */
+import { execFileSync } from "node:child_process";
+import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { tmpdir } from "node:os";
+import { join } from "node:path";
+import { sha256Hex } from "../support/fixture-server.js";
+import { fakeKubeadm, type Family, type FamilyUserland, type Files } from "../support/shims.js";
 
 /**
  * /etc/containerd/config.toml as Alpine's containerd 2.x package ships it: `containerd config
@@ -91,6 +97,18 @@ imports = []
   address = ''
 `;
 
+/** /etc/containerd/config.toml as Debian 12's containerd 1.6.20~ds1-1+deb12u3 ships it (version 2). */
+export const DEBIAN_CONTAINERD_PACKAGED_CONFIG = `version = 2
+
+[plugins]
+  [plugins."io.containerd.grpc.v1.cri"]
+    [plugins."io.containerd.grpc.v1.cri".cni]
+      bin_dir = "/usr/lib/cni"
+      conf_dir = "/etc/cni/net.d"
+  [plugins."io.containerd.internal.v1.opt"]
+    path = "/var/lib/containerd/opt"
+`;
+
 /** containerd 2.0's CNI table: only bin_dir, no bin_dirs. */
 export const CONTAINERD_20_CONFIG = CONTAINERD_PACKAGED_CONFIG.replace(
   "      bin_dir = ''\n      bin_dirs = ['/usr/libexec/cni']\n",
@@ -130,3 +148,74 @@ export const KUBEADM_135_IMAGES = [
   "registry.k8s.io/pause:3.10.1",
   "registry.k8s.io/etcd:3.6.6-0",
 ];
+
+const exe = (content: string) => ({ content, mode: 0o755 });
+
+/**
+ * What each family's packages for a kubeadm node install (under /.shim/pkgs/<package>/): containerd
+ * with its service and packaged config, the CNI plugins, and on Alpine kubelet-openrc and cri-tools.
+ */
+export const NODE_PACKAGES: Record<Family, Files> = {
+  alpine: {
+    "/.shim/pkgs/containerd/etc/init.d/containerd": exe("#!/sbin/openrc-run\n"),
+    "/.shim/pkgs/containerd/etc/containerd/config.toml": CONTAINERD_PACKAGED_CONFIG,
+    "/.shim/pkgs/cni-plugins/usr/libexec/cni/bridge": exe(""),
+    "/.shim/pkgs/cni-plugins/usr/libexec/cni/loopback": exe(""),
+    "/.shim/containerd-default.toml": CONTAINERD_UPSTREAM_DEFAULT,
+    "/.shim/pkgs/kubelet-openrc/etc/init.d/kubelet": exe(KUBELET_INITD),
+    "/.shim/pkgs/kubelet-openrc/etc/conf.d/kubelet": KUBELET_CONFD,
+    "/.shim/pkgs/cri-tools/usr/bin/crictl": exe("#!/bb/sh\necho crictl\n"),
+    // The repository carries another Kubernetes than the tests pin: the upstream binaries are used.
+    "/.shim/apk-policy/kubeadm": "1.34.12-r0\n",
+  },
+  debian: {
+    "/.shim/pkgs/containerd/etc/containerd/config.toml": DEBIAN_CONTAINERD_PACKAGED_CONFIG,
+    "/.shim/pkgs/containerd/usr/lib/systemd/system/containerd.service": "[Service]\nExecStart=/usr/bin/containerd\n",
+    "/.shim/pkgs/containernetworking-plugins/usr/lib/cni/bridge": exe(""),
+    "/.shim/pkgs/containernetworking-plugins/usr/lib/cni/loopback": exe(""),
+  },
+};
+
+/** crictl-<v>-linux-<arch>.tar.gz as cri-tools releases it: one `crictl` file at the top. */
+function crictlTarball(body: string): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), "homelab-crictl-"));
+  try {
+    writeFileSync(join(dir, "crictl"), body, { mode: 0o755 });
+    execFileSync("tar", ["-czf", join(dir, "crictl.tgz"), "-C", dir, "crictl"]);
+    return readFileSync(join(dir, "crictl.tgz"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
+
+/** Stand-ins for the upstream Kubernetes binaries, runnable in the family's sandbox. */
+export function kubernetesBinaries(fam: FamilyUserland, version: string, reports = version) {
+  return {
+    kubeadm: fakeKubeadm(fam, reports, KUBEADM_135_IMAGES),
+    kubelet: `#!${fam.bin}/sh\necho kubelet\n`,
+    kubectl: `#!${fam.bin}/sh\necho kubectl\n`,
+    crictl: `#!${fam.bin}/sh\necho crictl\n`,
+  };
+}
+
+export const CRICTL_VERSION = "v1.35.0";
+
+/**
+ * dl.k8s.io's layout (/release/<version>/bin/linux/<arch>/<bin> and <bin>.sha256, the bare hex
+ * digest) and a cri-tools GitHub release (/cri-tools/<v>/crictl-<v>-linux-<arch>.tar.gz and its
+ * .sha256, "digest  name"), for a local fixture server. `sums` overrides a published digest;
+ * `reports` is the version the kubeadm binary says it is.
+ */
+export function kubernetesReleases(fam: FamilyUserland, version: string, arch: string, opts: { sums?: Record<string, string>; reports?: string } = {}): Record<string, string | Buffer> {
+  const bins = kubernetesBinaries(fam, version, opts.reports);
+  const routes: Record<string, string | Buffer> = {};
+  for (const bin of ["kubeadm", "kubelet", "kubectl"] as const) {
+    routes[`/release/${version}/bin/linux/${arch}/${bin}`] = bins[bin];
+    routes[`/release/${version}/bin/linux/${arch}/${bin}.sha256`] = opts.sums?.[bin] ?? sha256Hex(bins[bin]);
+  }
+  const tgz = `crictl-${CRICTL_VERSION}-linux-${arch}.tar.gz`;
+  const tarball = crictlTarball(bins.crictl);
+  routes[`/cri-tools/${CRICTL_VERSION}/${tgz}`] = tarball;
+  routes[`/cri-tools/${CRICTL_VERSION}/${tgz}.sha256`] = opts.sums?.crictl ?? `${sha256Hex(tarball)}  ${tgz}\n`;
+  return routes;
+}

@@ -1,12 +1,13 @@
 /**
- * Runs the real in-VM shell scripts against a throw-away root directory, as Alpine (or Debian) would.
+ * Runs the in-VM shell scripts a bundle ships against a throw-away root directory, as Alpine (or
+ * Debian) would.
  *
  * The root is a temporary directory mounted as `/` by bubblewrap, so a script sees only that tree:
  * it writes its files there and the test reads them back. The userland is BusyBox (the static
  * binary, applets linked in /bb), so a GNU-only option fails here as it would on Alpine. Commands
  * that would touch the real machine (apk, rc-update, modprobe, containerd ...) are shims on PATH
  * before BusyBox: each one appends its name and arguments to a call log, then runs a small sh body
- * (see alpine-shims.ts) that may keep state under /.shim. Network is the host's: scripts download
+ * (see shims.ts) that may keep state under /.shim. Network is the host's: scripts download
  * from a local HTTP server on 127.0.0.1 with the real BusyBox wget.
  *
  * With `userland: "debian"` the userland is the host's Debian tools instead (dash as sh, GNU
@@ -15,18 +16,15 @@
  * host's multiarch library directory is mounted, which keeps /usr/lib of the root writable (Debian
  * packages install there, e.g. /usr/lib/cni).
  *
- *   const sb = await Sandbox.create({ files: { "/etc/fstab": "..." }, shims: alpineShims() });
- *   const r = await sb.run("k8s-swap.sh", { });
+ *   const sb = await Sandbox.create({ files: { "/etc/fstab": "..." }, shims: ALPINE.shims });
+ *   const r = await sb.run(shippedScript("alpine", "k8s-swap"), { });
  *   expect(sb.calls()).toEqual(["swapoff -a"]);
  *   expect(sb.read("/etc/fstab")).toBe("...");
  */
 import { execFileSync, spawn } from "node:child_process";
 import { chmodSync, existsSync, lstatSync, mkdirSync, mkdtempSync, readFileSync, readlinkSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { dirname, join, resolve } from "node:path";
-import { fileURLToPath } from "node:url";
-
-export const SCRIPTS_DIR = resolve(dirname(fileURLToPath(import.meta.url)), "../../assets/scripts");
+import { dirname, join } from "node:path";
 
 /** Where BusyBox's applets live inside the sandbox, and the PATH scripts run with. */
 const BB_DIR = "/bb";
@@ -62,6 +60,12 @@ export interface SandboxOptions {
   shims?: Record<string, string>;
   /** Whose userland the scripts see (default BusyBox, as on Alpine). */
   userland?: Userland;
+}
+
+/** A script as a bundle ships it: its file name under scripts/ and its text. */
+export interface ShippedScript {
+  name: string;
+  text: string;
 }
 
 export interface RunResult {
@@ -193,12 +197,13 @@ export class Sandbox {
   }
 
   /**
-   * Run assets/scripts/<script> the way Packer's shell provisioner does (`{{ .Vars }} sh '<path>'`
-   * as root), with exactly `env` plus PATH: nothing of the host's environment leaks in.
+   * Run a shipped script the way Packer's shell provisioner does (`{{ .Vars }} sh '<path>'` as
+   * root), with exactly `env` plus PATH: nothing of the host's environment leaks in. The script
+   * is copied to /scripts/<name> in the root first.
    */
-  run(script: string, env: Record<string, string> = {}, stdin = ""): Promise<RunResult> {
-    if (!existsSync(join(SCRIPTS_DIR, script))) throw new Error(`no script ${script} in ${SCRIPTS_DIR}`);
-    return this.exec([`${USERLAND_DIR[this.userland]}/sh`, `/scripts/${script}`], env, stdin);
+  run(script: ShippedScript, env: Record<string, string> = {}, stdin = ""): Promise<RunResult> {
+    this.write(`/scripts/${script.name}`, { content: script.text, mode: 0o755 });
+    return this.exec([`${USERLAND_DIR[this.userland]}/sh`, `/scripts/${script.name}`], env, stdin);
   }
 
   /** Run any command line inside the sandbox (same mounts and environment rules as `run`). */
@@ -212,7 +217,6 @@ export class Sandbox {
       ...libBinds,
       "--ro-bind", debian ? debianDir() : busyboxDir(), toolsDir,
       "--dev", "/dev",
-      "--ro-bind", SCRIPTS_DIR, "/scripts",
       "--chdir", "/",
       "--die-with-parent",
       ...argv,

@@ -65,7 +65,7 @@ describe("bump keeps the file as it was, apart from the pins", () => {
     expect(result.after).toBe(expected);
     expect(result.changes.map((c) => `${c.pin} ${c.from} -> ${c.to}`)).toEqual(["alpine.version 3.24.1 -> 3.24.2", "k8s.version v1.34.2 -> v1.34.4"]);
     const loaded = parseConfig(result.after);
-    expect(loaded.alpine).toMatchObject({ version: "3.24.2", isoChecksum: `sha256:${fixtureSha("3.24.2")}`, mirror: "http://10.0.0.5/alpine" });
+    expect(loaded).toMatchObject({ family: "alpine", alpine: { version: "3.24.2", isoChecksum: `sha256:${fixtureSha("3.24.2")}`, mirror: "http://10.0.0.5/alpine" } });
   });
 
   it("--minor: newest stable; an absent isoChecksum is added under version with the file's indentation", async () => {
@@ -130,7 +130,7 @@ describe("applyPinEdits", () => {
       { section: "alpine", key: "isoChecksum", value: `sha256:${SHA_3241}`, after: "version" },
     ]);
     expect(out).toContain("# top");
-    expect(parseConfig(out).alpine).toMatchObject({ version: "3.24.2", arch: "aarch64", isoChecksum: `sha256:${SHA_3241}` });
+    expect(parseConfig(out)).toMatchObject({ alpine: { version: "3.24.2", arch: "aarch64", isoChecksum: `sha256:${SHA_3241}` } });
   });
 
   it("refuses values that are not plain version strings", () => {

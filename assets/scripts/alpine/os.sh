@@ -1,0 +1,43 @@
+# Alpine Linux: apk and OpenRC. debian/os.sh defines the same names for apt and systemd; the
+# step bodies call only these, never apk or rc-update directly.
+
+# cgroup_driver: the kubelet's and containerd's; OpenRC has no systemd, so cgroupfs.
+cgroup_driver() { echo cgroupfs; }
+
+# pkg_add PACKAGE...: install from the release's repositories (base.sh has run `apk update`).
+pkg_add() { apk add "$@"; }
+# pkg_clean: no downloaded package left in the image.
+pkg_clean() { rm -rf /var/cache/apk/*; }
+# ensure_downloader: BusyBox wget is part of every Alpine install.
+ensure_downloader() { :; }
+
+# svc_enable SERVICE: started at every boot (OpenRC's default runlevel); not started now.
+svc_enable() { rc-update add "$1" default; }
+svc_enabled() { rc-update show default 2>/dev/null | awk -v s="$1" '$1 == s { found = 1 } END { exit !found }'; }
+svc_running() { rc-service "$1" status >/dev/null 2>&1; }
+# svc_restart SERVICE: running now, with the configuration just written.
+svc_restart() { if svc_running "$1"; then rc-service "$1" restart; else rc-service "$1" start; fi; }
+# svc_reload: OpenRC reads its init scripts at every call; there is nothing to reload.
+svc_reload() { :; }
+
+# swap_units / swap_units_disable UNIT...: OpenRC activates swap only from /etc/fstab.
+swap_units() { :; }
+swap_units_disable() { :; }
+
+# rshared_by_init: OpenRC leaves / private, so the node must make it rshared at every boot.
+rshared_by_init() { return 1; }
+# rshared_at_boot: `local` runs /etc/local.d/*.start at every boot.
+rshared_at_boot() {
+	mkdir -p /etc/local.d
+	write_file /etc/local.d/k8s-rshared.start 755 <<'START'
+#!/bin/sh
+# Written by homelab k8s-kernel.sh: Kubernetes mount propagation needs an rshared root.
+mount --make-rshared /
+START
+	svc_enable local
+}
+# rshared_at_boot_ok: what rshared_at_boot set up is there.
+rshared_at_boot_ok() { [ -x /etc/local.d/k8s-rshared.start ] && svc_enabled local; }
+
+# ssh_host_keys_at_boot: Alpine's sshd service creates missing host keys (ssh-keygen -A) itself.
+ssh_host_keys_at_boot() { :; }

@@ -1,0 +1,106 @@
+# Debian 12: apt and systemd. alpine/os.sh defines the same names for apk and OpenRC; the step
+# bodies call only these, never apt-get or systemctl directly.
+
+export DEBIAN_FRONTEND=noninteractive
+# cgroup_driver: the kubelet's and containerd's; systemd owns the cgroup tree here.
+cgroup_driver() { echo systemd; }
+
+# pkg_add PACKAGE...: install from the configured mirror (the index is refreshed first: a fresh
+# image has none, and a stale one names packages the mirror no longer has).
+pkg_add() {
+	apt-get update
+	apt-get install -y --no-install-recommends "$@"
+}
+# pkg_clean: no downloaded package left in the image.
+pkg_clean() { apt-get clean; }
+# ensure_downloader: a minimal Debian has neither curl nor wget.
+ensure_downloader() { pkg_add curl ca-certificates; }
+
+# svc_enable SERVICE: started at every boot; not started now.
+svc_enable() { systemctl enable "$1"; }
+# systemctl prints the state (enabled/disabled/masked ..., active/inactive/failed ...).
+svc_enabled() {
+	case "$(systemctl is-enabled "$1" 2>/dev/null)" in
+	enabled | enabled-runtime | alias | indirect | generated | static) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+svc_running() {
+	case "$(systemctl is-active "$1" 2>/dev/null)" in
+	active | activating | reloading) return 0 ;;
+	*) return 1 ;;
+	esac
+}
+# svc_restart SERVICE: running now, with the configuration just written (a package's postinst
+# may already have started it with its own).
+svc_restart() { systemctl restart "$1"; }
+# svc_reload: systemd re-reads unit files (and re-runs its generators, fstab's included).
+svc_reload() { systemctl daemon-reload; }
+
+# swap_units: the active .swap units (from fstab, or found by systemd-gpt-auto-generator on a GPT
+# swap partition without any fstab line). Listed before swapoff: afterwards they are inactive.
+swap_units() {
+	_units=$(systemctl list-units --type=swap --state=active --no-legend --plain) || return 1
+	printf '%s\n' "$_units" | awk '$1 ~ /\.swap$/ { print $1 }'
+}
+# swap_units_disable UNIT...: a masked unit is never started again, whatever generator makes it.
+swap_units_disable() {
+	_masked=0
+	for _unit in "$@"; do
+		systemctl mask "$_unit"
+		_masked=$((_masked + 1))
+	done
+	svc_reload
+	log "masked $_masked active swap unit(s)"
+}
+
+# rshared_by_init: systemd (PID 1) mounts / shared at every boot.
+rshared_by_init() { return 0; }
+# rshared_at_boot: for a root something made private after all, a oneshot unit.
+rshared_at_boot() {
+	mkdir -p /etc/systemd/system
+	write_file /etc/systemd/system/k8s-rshared.service 644 <<'UNIT'
+# Written by homelab k8s-kernel.sh: Kubernetes mount propagation needs an rshared root.
+[Unit]
+Description=Make the root mount rshared for Kubernetes
+DefaultDependencies=no
+After=local-fs.target
+Before=containerd.service kubelet.service k3s.service
+
+[Service]
+Type=oneshot
+ExecStart=/bin/mount --make-rshared /
+RemainAfterExit=yes
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+	svc_reload
+	svc_enable k8s-rshared.service
+}
+# rshared_at_boot_ok: systemd shares / at boot; a unit written by rshared_at_boot must be enabled.
+rshared_at_boot_ok() { [ ! -e /etc/systemd/system/k8s-rshared.service ] || svc_enabled k8s-rshared.service; }
+
+# ssh_host_keys_at_boot: Debian's ssh.service does not create missing host keys (only the
+# openssh-server postinst does), and its `sshd -t` pre-check fails without them: a oneshot unit
+# ordered before ssh runs `ssh-keygen -A` (creates only the missing key types) at every boot.
+ssh_host_keys_at_boot() {
+	mkdir -p /etc/systemd/system
+	write_file /etc/systemd/system/ssh-host-keys.service 644 <<'UNIT'
+# Written by homelab sysprep.sh: the box ships without SSH host keys; each clone makes its own.
+[Unit]
+Description=Generate missing SSH host keys
+Before=ssh.service ssh.socket
+ConditionPathExists=/usr/bin/ssh-keygen
+
+[Service]
+Type=oneshot
+ExecStart=/usr/bin/ssh-keygen -A
+RemainAfterExit=yes
+
+[Install]
+WantedBy=multi-user.target ssh.service
+UNIT
+	svc_reload
+	svc_enable ssh-host-keys.service
+}

@@ -1,0 +1,61 @@
+# Sysprep (last): no machine identity, SSH host keys, package caches, logs, DHCP leases, temp
+# files or shell history in the box, and free space trimmed (or zeroed) so the box compresses
+# well. The vagrant user's keys, sudo (and doas) rules are left alone.
+# Env: SYSPREP_ZERO_FILL (optional, default yes): "no" never writes zeros over free space; with
+#      "yes" zeros are written only when fstrim is not supported on the disk.
+set -eu
+
+SYSPREP_ZERO_FILL="${SYSPREP_ZERO_FILL:-yes}"
+case "$SYSPREP_ZERO_FILL" in yes | no) ;; *) die "SYSPREP_ZERO_FILL '$SYSPREP_ZERO_FILL' must be yes or no" ;; esac
+
+pkg_clean
+
+# Every clone must generate its own identity: an existing, empty machine-id means "first boot".
+# D-Bus reads /var/lib/dbus/machine-id: a symlink keeps the two the same id.
+: >/etc/machine-id
+chmod 444 /etc/machine-id
+mkdir -p /var/lib/dbus
+rm -f /var/lib/dbus/machine-id
+ln -s /etc/machine-id /var/lib/dbus/machine-id
+
+# Each clone makes its own SSH host keys at its first boot.
+ssh_host_keys_at_boot
+rm -f /etc/ssh/ssh_host_*
+
+# Keep the directories under /var/log (services expect them), drop the files (a journal included).
+if [ -d /var/log ]; then find /var/log -type f -exec rm -f {} +; fi
+# A DHCP lease of the build network would be offered back on the first boot of every clone.
+rm -f /var/lib/dhcp/*.leases
+for d in /tmp /var/tmp; do
+	if [ -d "$d" ]; then find "$d" -mindepth 1 -maxdepth 1 -exec rm -rf {} +; fi
+done
+for h in /root /home/*; do
+	[ -d "$h" ] || continue
+	rm -f "$h/.ash_history" "$h/.bash_history" "$h/.history" "$h/.lesshst"
+done
+
+# fstrim frees the unused blocks in the disk image directly; only if the disk does not support
+# discard, fill the free space with zeros so the qcow2/vmdk conversion can drop it.
+if command -v fstrim >/dev/null 2>&1 && fstrim -v /; then
+	log "fstrim done; no zero fill needed"
+elif [ "$SYSPREP_ZERO_FILL" = yes ]; then
+	log "fstrim not supported here: zero-filling free space"
+	# dd stops with ENOSPC when the disk is full: that is the expected end, anything else fails.
+	fill=/.homelab-zero-fill
+	err=/run/homelab-zero-fill.err
+	if dd if=/dev/zero of="$fill" bs=1M 2>"$err"; then
+		log "zero fill wrote until EOF"
+	elif grep -qi 'no space left' "$err"; then
+		log "zero fill reached the end of free space"
+	else
+		msg=$(cat "$err")
+		rm -f "$fill" "$err"
+		die "zero fill failed: $msg"
+	fi
+	sync
+	rm -f "$fill" "$err"
+	sync
+else
+	log "fstrim not supported and SYSPREP_ZERO_FILL=no: free space left as is"
+fi
+log "machine-id, host keys, package cache, logs, tmp and history cleared"

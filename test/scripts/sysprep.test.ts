@@ -1,0 +1,121 @@
+import { afterEach, describe, expect, it } from "vitest";
+import type { Sandbox } from "../support/sandbox.js";
+import { canRun, familySandbox, shippedScript } from "../support/shipped.js";
+import { ALPINE, DEBIAN, type FamilyUserland, type Files } from "../support/shims.js";
+
+/** A node after every other step, with everything sysprep must remove and everything it must keep. */
+const DIRTY: Files = {
+  "/etc/machine-id": "0123456789abcdef0123456789abcdef\n",
+  "/var/lib/dbus/machine-id": "0123456789abcdef0123456789abcdef\n",
+  "/etc/ssh/ssh_host_ed25519_key": "secret",
+  "/etc/ssh/ssh_host_ed25519_key.pub": "pub",
+  "/etc/ssh/ssh_host_rsa_key": "secret",
+  "/etc/ssh/sshd_config": "UseDNS no\n",
+  "/var/cache/apk/APKINDEX.tar.gz": "index",
+  "/var/cache/apt/archives/containerd_1.6.20.deb": "deb",
+  "/var/log/messages": "boot log",
+  "/var/log/containerd/containerd.log": "log",
+  "/var/log/journal/abc/system.journal": "journal",
+  "/var/lib/dhcp/dhclient.eth0.leases": "lease",
+  "/tmp/script_123.sh": "uploaded by packer",
+  "/tmp/dir/file": "x",
+  "/var/tmp/homelab-k3s.abc/k3s": "x",
+  "/root/.ash_history": "history",
+  "/root/.bash_history": "history",
+  "/home/vagrant/.ash_history": "history",
+  "/home/vagrant/.bash_history": "history",
+  "/home/vagrant/.lesshst": "less",
+  "/home/vagrant/.ssh/authorized_keys": { content: "keys\n", mode: 0o600 },
+  "/etc/sudoers.d/vagrant": { content: "vagrant ALL=(ALL) NOPASSWD: ALL\n", mode: 0o440 },
+  "/etc/doas.d/vagrant.conf": { content: "permit nopass vagrant\n", mode: 0o400 },
+};
+const GONE = [
+  "/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_ed25519_key.pub", "/etc/ssh/ssh_host_rsa_key", "/var/log/messages",
+  "/var/log/containerd/containerd.log", "/var/log/journal/abc/system.journal", "/var/lib/dhcp/dhclient.eth0.leases", "/tmp/script_123.sh",
+  "/tmp/dir", "/var/tmp/homelab-k3s.abc", "/root/.ash_history", "/root/.bash_history", "/home/vagrant/.ash_history",
+  "/home/vagrant/.bash_history", "/home/vagrant/.lesshst", "/.homelab-zero-fill",
+];
+
+interface SysprepCase {
+  fam: FamilyUserland;
+  /** The package cache the family's package manager keeps. */
+  cache: string;
+  /** The calls of a run on a disk with discard: clean the cache, host keys at boot, fstrim. */
+  calls: string[];
+}
+
+const CASES: SysprepCase[] = [
+  // Alpine's sshd service creates missing host keys itself.
+  { fam: ALPINE, cache: "/var/cache/apk/APKINDEX.tar.gz", calls: ["fstrim -v /"] },
+  {
+    fam: DEBIAN,
+    cache: "/var/cache/apt/archives/containerd_1.6.20.deb",
+    calls: ["apt-get clean", "systemctl daemon-reload", "systemctl enable ssh-host-keys.service", "fstrim -v /"],
+  },
+];
+
+let sb: Sandbox | undefined;
+afterEach(() => sb?.dispose());
+
+describe.each(CASES)("sysprep on $fam.family", (c) => {
+  const sysprep = shippedScript(c.fam.family, "sysprep");
+  const dirty = (extra: Files = {}) => familySandbox(c.fam, { ...DIRTY, ...extra });
+
+  it.skipIf(!canRun(c.fam))("clears identity, host keys, package cache, logs, leases, tmp and history; keeps vagrant's access; fstrim instead of zeros", async () => {
+    sb = await dirty();
+    const r = await sb.run(sysprep);
+    expect(r.stderr).toBe("");
+    expect(r.code).toBe(0);
+    expect(sb.calls()).toEqual(c.calls);
+    expect(sb.read("/etc/machine-id")).toBe("");
+    expect(sb.mode("/etc/machine-id")).toBe(0o444);
+    // D-Bus's copy is the same (empty) id.
+    expect((await sb.exec([`${c.fam.bin}/readlink`, "/var/lib/dbus/machine-id"])).stdout).toBe("/etc/machine-id\n");
+    for (const gone of [...GONE, c.cache]) expect(sb.exists(gone), gone).toBe(false);
+    // The directories services log into stay.
+    expect(sb.exists("/var/log/containerd")).toBe(true);
+    expect(sb.exists("/var/log/journal/abc")).toBe(true);
+    expect(sb.read("/home/vagrant/.ssh/authorized_keys")).toBe("keys\n");
+    expect(sb.read("/etc/sudoers.d/vagrant")).toContain("NOPASSWD");
+    expect(sb.read("/etc/doas.d/vagrant.conf")).toBe("permit nopass vagrant\n");
+    expect(sb.read("/etc/ssh/sshd_config")).toBe("UseDNS no\n");
+    expect(r.stdout).toContain("fstrim done; no zero fill needed");
+  });
+
+  it.skipIf(!canRun(c.fam))("zero-fills until ENOSPC when fstrim is not supported, and removes the fill file", async () => {
+    sb = await dirty({ "/.shim/fstrim-unsupported": "" });
+    const r = await sb.run(sysprep);
+    expect(r.stderr).toBe("fstrim: /: the discard operation is not supported\n");
+    expect(r.code).toBe(0);
+    expect(sb.calls().slice(-2)).toEqual(["fstrim -v /", "dd if=/dev/zero of=/.homelab-zero-fill bs=1M"]);
+    expect(r.stdout).toContain("zero fill reached the end of free space");
+    expect(sb.exists("/.homelab-zero-fill")).toBe(false);
+  });
+
+  it.skipIf(!canRun(c.fam))("skips the zero fill with SYSPREP_ZERO_FILL=no, fails on a dd error other than ENOSPC, refuses other values", async () => {
+    sb = await dirty({ "/.shim/fstrim-unsupported": "" });
+    const r = await sb.run(sysprep, { SYSPREP_ZERO_FILL: "no" });
+    expect(r.code).toBe(0);
+    expect(sb.callsOf("dd")).toEqual([]);
+    sb.shim("dd", `echo "dd: can't open '/.homelab-zero-fill': Read-only file system" >&2; exit 1`);
+    const bad = await sb.run(sysprep);
+    expect(bad.code).toBe(1);
+    expect(bad.stderr).toContain("sysprep: ERROR: zero fill failed: dd: can't open '/.homelab-zero-fill': Read-only file system");
+    expect(sb.exists("/.homelab-zero-fill")).toBe(false);
+    const invalid = await sb.run(sysprep, { SYSPREP_ZERO_FILL: "maybe" });
+    expect(invalid.code).toBe(1);
+    expect(invalid.stderr).toContain("SYSPREP_ZERO_FILL 'maybe' must be yes or no");
+  });
+});
+
+describe.skipIf(!canRun(DEBIAN))("sysprep, Debian's part", () => {
+  it("regenerates the host keys at boot with a oneshot unit ordered before ssh", async () => {
+    sb = await familySandbox(DEBIAN, DIRTY);
+    expect((await sb.run(shippedScript("debian", "sysprep"))).code).toBe(0);
+    const unit = sb.read("/etc/systemd/system/ssh-host-keys.service");
+    expect(unit).toContain("Before=ssh.service");
+    expect(unit).toContain("ExecStart=/usr/bin/ssh-keygen -A\n");
+    expect(unit).toMatch(/WantedBy=.*ssh\.service/);
+    expect(sb.read("/.shim/enabled")).toBe("ssh-host-keys.service\n");
+  });
+});
