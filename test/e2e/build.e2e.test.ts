@@ -16,7 +16,7 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -85,6 +85,8 @@ describe.skipIf(!ready)("the chain a user runs: build --publish → serve → va
     const base = debianBaseImage();
     baseImage = base.image;
     dir = mkdtempSync(join(tmpdir(), "homelab-e2e-build-"));
+    // The VM disks live below it, and qemu runs as libvirt's own user: it must pass through.
+    chmodSync(dir, 0o711);
     writeFileSync(
       join(dir, "homelab.yaml"),
       [
@@ -343,7 +345,7 @@ const PROBE = [
   "echo swaps=$(tail -n +2 /proc/swaps | wc -l)",
   "for m in overlay br_netfilter; do if [ -d /sys/module/$m ]; then echo module=$m; fi; done",
   'for k in net.bridge.bridge-nf-call-iptables net.ipv4.ip_forward; do echo "sysctl=$(sudo sysctl $k)"; done',
-  "echo containerd=$(systemctl is-active containerd)",
+  "echo containerd=$(sudo systemctl is-active containerd)",
 ].join("; ");
 
 /** node-verify's environment, with the values the build gave it (from the bundle's own pkrvars). */

@@ -3,7 +3,7 @@
  * up exists only inside its own network namespace, it refuses to start beside another one, and
  * its teardown leaves nothing running and nothing defined. About 30 s; no VM is booted.
  */
-import { mkdtempSync, readdirSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
@@ -18,10 +18,19 @@ const pidsIn = async (name: string) => (await sh("ip", ["netns", "pids", name]))
 
 describe.skipIf(!ready)("a private libvirt inside a network namespace", () => {
   const dir = mkdtempSync(join(tmpdir(), "homelab-netns-"));
+  chmodSync(dir, 0o711); // qemu (user libvirt-qemu) must reach the pool below it
   let lv: LibvirtNetns | undefined;
   afterAll(async () => {
     await lv?.stop();
   });
+
+  it("a setup that fails half-way (a pool qemu could not reach) undoes what it had started", async () => {
+    const closed = join(dir, "closed");
+    mkdirSync(closed, { mode: 0o700 });
+    await expect(LibvirtNetns.start({ name: NAME, dir: join(closed, "lv") })).rejects.toThrow(/could not reach the pool/);
+    expect(await namespaces()).not.toContain(NAME);
+    expect((await sh("virsh", ["-c", "qemu:///system", "version"])).code).not.toBe(0);
+  }, 120_000);
 
   it("starts libvirtd inside the namespace with the management network and pool; the host gets no address", async () => {
     lv = await LibvirtNetns.start({ name: NAME, dir: join(dir, "a") });

@@ -25,9 +25,9 @@
  *   const problems = await lv.stop();
  */
 import { spawn } from "node:child_process";
-import { appendFileSync, existsSync, mkdirSync, readFileSync, writeFileSync } from "node:fs";
+import { appendFileSync, chmodSync, existsSync, mkdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
 import { connect } from "node:net";
-import { join } from "node:path";
+import { dirname, join, resolve } from "node:path";
 
 export const MANAGEMENT_NETWORK = "vagrant-libvirt";
 export const MANAGEMENT_SUBNET = "192.168.121";
@@ -130,7 +130,12 @@ export class LibvirtNetns {
     const netXml = join(this.dir, "management-network.xml");
     writeFileSync(netXml, managementNetworkXml());
     await this.mustVirsh(["net-create", netXml]);
+    // qemu runs as libvirt's own user (libvirt-qemu): it must be able to reach the disks.
     mkdirSync(this.poolDir, { recursive: true });
+    chmodSync(this.dir, 0o711);
+    chmodSync(this.poolDir, 0o711);
+    const closed = ancestors(this.poolDir).filter((d) => (statSync(d).mode & 0o001) === 0);
+    if (closed.length > 0) throw new Error(`qemu (user libvirt-qemu) could not reach the pool ${this.poolDir}: no search permission for others on ${closed.join(", ")}`);
     await this.mustVirsh(["pool-create-as", STORAGE_POOL, "dir", "--target", this.poolDir]);
 
     // The whole point: the VM subnet exists inside the namespace and nowhere else.
@@ -222,6 +227,15 @@ export class LibvirtNetns {
       }
     }
     return problems;
+  }
+}
+
+/** A path and every directory above it, up to /. */
+function ancestors(path: string): string[] {
+  const out: string[] = [];
+  for (let d = resolve(path); ; d = dirname(d)) {
+    out.push(d);
+    if (dirname(d) === d) return out;
   }
 }
 
