@@ -1,13 +1,16 @@
 import { createReadStream } from "node:fs";
 import { createGunzip, type Gunzip } from "node:zlib";
 import { InputError } from "../errors.js";
+import { BoxMembers, UnsafeMemberError } from "./box-members.js";
+import { ARCHITECTURE_RULE, isProvider, normalizeArchitecture, PROVIDER_RULE, type Architecture } from "./names.js";
 import { TarFormatError, TarReader } from "./tar-reader.js";
 
 /** What a box says about itself in its `metadata.json`. */
 export interface BoxMetadata {
+  /** Checked against the provider name rule (names.ts) before anything uses it. */
   readonly provider: string;
-  /** Present in boxes made for Vagrant >= 2.4. */
-  readonly architecture?: string;
+  /** Present in boxes made for Vagrant >= 2.4; Vagrant's name (x86_64 in the file → amd64). */
+  readonly architecture?: Architecture;
   readonly format?: string;
   /** The whole parsed metadata.json. */
   readonly raw: Readonly<Record<string, unknown>>;
@@ -24,8 +27,9 @@ const METADATA_MAX = 64 * 1024;
 /**
  * Inspects a box as its bytes go by (fed with `write`), so that publishing reads the file once:
  * the same chunks are hashed, copied and inspected. It detects gzip from the magic bytes,
- * parses the tar stream, captures `metadata.json` and checks the archive is complete (a
- * truncated upload or a corrupt gzip is rejected, not published).
+ * parses the tar stream, checks every member lands inside the box (box-members.ts), captures
+ * `metadata.json` and checks the archive is complete (a truncated upload or a corrupt gzip is
+ * rejected, not published).
  */
 export class BoxInspector {
   private gunzip: Gunzip | undefined;
@@ -33,8 +37,14 @@ export class BoxInspector {
   private compression: BoxInfo["compression"] = "none";
   private metadataText: string | undefined;
   private failure: Error | undefined;
+  private readonly members = new BoxMembers();
   private readonly tar = new TarReader({
-    capture: (e) => e.path === "metadata.json",
+    onEntry: (e) => {
+      const path = this.members.add(e);
+      if (path !== "metadata.json") return false;
+      if (e.kind !== "file") throw new UnsafeMemberError(`its metadata.json is a ${e.kind}, not a file`);
+      return true;
+    },
     onCapture: (_e, data) => {
       this.metadataText = data.toString("utf8");
     },
@@ -54,8 +64,11 @@ export class BoxInspector {
     } else this.feedTar(chunk);
   }
 
-  /** Ends the stream and returns the box's metadata, or throws an InputError saying why it is not a box. */
-  async end(expectedProvider?: string): Promise<BoxInfo> {
+  /**
+   * Ends the stream and returns the box's metadata, or throws an InputError saying why it is not
+   * a box. A provider or architecture it was published as must agree with its metadata.json.
+   */
+  async end(expectedProvider?: string, expectedArchitecture?: string): Promise<BoxInfo> {
     if (this.failure) throw this.failure;
     if (!this.decided) throw this.error("the file is empty");
     if (this.gunzip) {
@@ -72,12 +85,18 @@ export class BoxInspector {
     }
     try {
       this.tar.finish();
+      this.members.finish();
     } catch (err) {
-      throw this.error(`${(err as Error).message}`);
+      if (!(err instanceof TarFormatError || err instanceof UnsafeMemberError)) throw err;
+      throw this.error(err.message);
     }
     const metadata = this.parseMetadata();
     if (expectedProvider !== undefined && metadata.provider !== expectedProvider) {
       throw this.error(`its metadata.json says provider ${JSON.stringify(metadata.provider)}, but it was published as ${JSON.stringify(expectedProvider)}`);
+    }
+    const arch = expectedArchitecture === undefined ? undefined : (normalizeArchitecture(expectedArchitecture) ?? expectedArchitecture);
+    if (arch !== undefined && metadata.architecture !== undefined && metadata.architecture !== arch) {
+      throw this.error(`its metadata.json says architecture ${JSON.stringify(metadata.architecture)}, but it was published as ${JSON.stringify(arch)}`);
     }
     return { compression: this.compression, metadata, entries: this.tar.entryCount };
   }
@@ -108,7 +127,7 @@ export class BoxInspector {
     try {
       this.tar.push(chunk);
     } catch (err) {
-      if (!(err instanceof TarFormatError)) throw err;
+      if (!(err instanceof TarFormatError || err instanceof UnsafeMemberError)) throw err;
       // Keep draining gunzip (its output is dropped) so a pending write() never waits forever.
       this.failure = this.error(err.message);
     }
@@ -127,9 +146,16 @@ export class BoxInspector {
     if (typeof obj.provider !== "string" || obj.provider === "") {
       throw this.error('metadata.json has no "provider" (expected e.g. {"provider":"libvirt","format":"qcow2",...})');
     }
+    // The provider (and architecture) become part of file names and the catalog: check them here.
+    if (!isProvider(obj.provider)) throw this.error(`metadata.json's provider ${JSON.stringify(obj.provider)} is not a provider name (${PROVIDER_RULE})`);
+    let architecture: Architecture | undefined;
+    if (obj.architecture !== undefined && obj.architecture !== null) {
+      architecture = typeof obj.architecture === "string" ? normalizeArchitecture(obj.architecture) : undefined;
+      if (architecture === undefined) throw this.error(`metadata.json's architecture ${JSON.stringify(obj.architecture)} is not ${ARCHITECTURE_RULE}`);
+    }
     return {
       provider: obj.provider,
-      ...(typeof obj.architecture === "string" ? { architecture: obj.architecture } : {}),
+      ...(architecture === undefined ? {} : { architecture }),
       ...(typeof obj.format === "string" ? { format: obj.format } : {}),
       raw: obj,
     };
@@ -161,7 +187,7 @@ function waitDrain(gz: Gunzip): Promise<void> {
 }
 
 /** Reads a box file once and returns its metadata; throws InputError when it is not a box. */
-export async function inspectBox(file: string, expectedProvider?: string): Promise<BoxInfo> {
+export async function inspectBox(file: string, expectedProvider?: string, expectedArchitecture?: string): Promise<BoxInfo> {
   const inspector = new BoxInspector(file);
   let stream;
   try {
@@ -174,5 +200,5 @@ export async function inspectBox(file: string, expectedProvider?: string): Promi
     if ((err as NodeJS.ErrnoException).code === "EISDIR") throw new InputError(`${file}: is a directory, expected a .box file`);
     throw err;
   }
-  return inspector.end(expectedProvider);
+  return inspector.end(expectedProvider, expectedArchitecture);
 }

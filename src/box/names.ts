@@ -11,7 +11,11 @@ const ORG = /^[a-z0-9](?:[a-z0-9-]{0,62}[a-z0-9])?$/;
 // Box names: like Vagrant's (`alpine-3.24-k8snode-kubeadm`), but never starting with a dot.
 const BOX = /^[A-Za-z0-9](?:[A-Za-z0-9._-]{0,126}[A-Za-z0-9])?$/;
 const SEMVER = /^(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})\.(0|[1-9]\d{0,8})$/;
+// Vagrant's provider names (libvirt, virtualbox, vmware_desktop, hyperv, docker, qemu, parallels):
+// also checked on the provider a box's own metadata.json declares, before anything uses it.
 const PROVIDER = /^[a-z][a-z0-9_-]{0,31}$/;
+/** The provider rule in words, for messages. */
+export const PROVIDER_RULE = "lowercase letters, digits, '_' and '-', starting with a letter, at most 32 characters, like libvirt or virtualbox";
 
 /** Architecture names as Vagrant (>= 2.4) writes them; see Vagrant::Util::Platform.architecture. */
 export const ARCHITECTURES = ["amd64", "arm64", "i386", "arm", "unknown"] as const;
@@ -68,12 +72,19 @@ export function parseProvider(text: string, what = "provider"): string {
   return text;
 }
 
+/** Vagrant's name for an architecture name or alias (x86_64 → amd64), or undefined when it is neither. */
+export function normalizeArchitecture(text: string): Architecture | undefined {
+  const arch = Object.hasOwn(ARCH_ALIASES, text) ? ARCH_ALIASES[text]! : text;
+  return isArchitecture(arch) ? arch : undefined;
+}
+
+/** The architecture rule in words, for messages. */
+export const ARCHITECTURE_RULE = `one of ${ARCHITECTURES.join(", ")} (or x86_64, aarch64)`;
+
 /** Accepts Vagrant's architecture names and the common aliases (x86_64 → amd64, aarch64 → arm64). */
 export function parseArchitecture(text: string, what = "architecture"): Architecture {
-  const arch = ARCH_ALIASES[text] ?? text;
-  if (!isArchitecture(arch)) {
-    throw new InputError(`${what}: expected one of ${ARCHITECTURES.join(", ")} (or x86_64, aarch64), got ${JSON.stringify(text)}`);
-  }
+  const arch = normalizeArchitecture(text);
+  if (arch === undefined) throw new InputError(`${what}: expected ${ARCHITECTURE_RULE}, got ${JSON.stringify(text)}`);
   return arch;
 }
 
