@@ -1,6 +1,7 @@
 /**
- * END-TO-END, SLOW (under TCG on 2 cores: about 6-8 minutes when the machine is idle, 21 minutes
- * measured with the cores shared at a load of ~15; plus about 2 minutes the first time the Debian
+ * END-TO-END, SLOW (under TCG on 2 cores: 21 minutes measured with the cores shared at a load of
+ * ~15; an idle machine should need about a third of that, going by the build and `vagrant up`
+ * figures measured alone; plus about 2 minutes the first time the Debian
  * base image is made): the chain a user runs, with the real tools at every seam.
  *
  *   homelab build --publish  (Debian 12, own base image, kubeadm, bake none; Packer + qemu for real)
@@ -20,10 +21,10 @@
  */
 import { execFileSync, spawn, type ChildProcess } from "node:child_process";
 import { randomBytes } from "node:crypto";
-import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, statSync, writeFileSync } from "node:fs";
+import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, statSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
-import { afterAll, beforeAll, describe, expect, it } from "vitest";
+import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { hashFile, type BuildRecord } from "../../src/build/record.js";
 import { BIN, runCli } from "../support/cli.js";
 import { openGuestDisk } from "../support/disk-image.js";
@@ -72,6 +73,7 @@ describe.skipIf(!ready)("the chain a user runs: build --publish → serve → va
   let lv: LibvirtNetns | undefined;
   const phases: Array<[string, number]> = [];
   let boxSize: number | undefined;
+  let failed = false;
   const vagrantHome = () => join(dir, "vagrant-home");
   const nodeDir = () => join(dir, NODE_DIR);
   const vagrantLog = () => join(dir, "vagrant.log");
@@ -120,7 +122,14 @@ describe.skipIf(!ready)("the chain a user runs: build --publish → serve → va
     if (boxSize !== undefined) console.log(`e2e-box-size: ${boxSize} bytes (${(boxSize / 2 ** 20).toFixed(1)} MiB)`);
     console.log(phases.map(([name, s]) => `e2e-phase: ${name} ${s.toFixed(1)}`).join("\n"));
     if (problems.length > 0) throw new Error(`teardown left things behind: ${problems.join("; ")}`);
+    // About 1.5 GB of boxes and disks: kept only when something failed, to look at.
+    if (failed) console.log(`e2e: kept ${dir} (logs: registry.log, vagrant.log, libvirt/libvirtd.log, .homelab/builds/*/logs)`);
+    else if (dir) rmSync(dir, { recursive: true, force: true });
   }, 5 * 60_000);
+
+  afterEach((ctx) => {
+    if (ctx.task.result?.state === "fail") failed = true;
+  });
 
   it("build --publish builds a real libvirt box and publishes it over HTTP with the write token", async () => {
     const result = await runTimed(
@@ -200,6 +209,7 @@ describe.skipIf(!ready)("the chain a user runs: build --publish → serve → va
       expect(disk.read("/home/vagrant/.ssh/authorized_keys")).toMatch(/vagrant insecure public key/);
     } finally {
       disk.close();
+      rmSync(img, { force: true });
     }
     phases.push(["inspect-box", (Date.now() - started) / 1000]);
   }, 5 * 60_000);
