@@ -4,7 +4,9 @@
 # run in a sandbox), vagrant (the box registry is read by the real client), bsdtar and python3
 # (the box tar reader is checked against archives they write; hostile archives are made with
 # tarfile), util-linux (mount of a small tmpfs, unshare for a PID-1 server) for the registry's
-# adversarial tests, and the tools that make an offline Debian base image for the end-to-end build.
+# adversarial tests, the tools that make an offline Debian base image for the end-to-end
+# build, and a private libvirt (started by test/support/libvirt-netns.ts inside a network namespace) for the
+# end-to-end `vagrant up`.
 set -euo pipefail
 
 packages=(
@@ -15,6 +17,7 @@ packages=(
   debootstrap extlinux syslinux-common fdisk e2fsprogs
   zstd patch sudo containerd dash
   libarchive-tools python3 util-linux
+  libvirt-daemon-system libvirt-daemon-system-sysv dnsmasq-base iptables nftables vagrant-libvirt iproute2
 )
 
 sudo=""
@@ -23,3 +26,12 @@ export DEBIAN_FRONTEND=noninteractive
 $sudo apt-get update -qq
 $sudo apt-get install -y -qq "${packages[@]}" >/dev/null
 echo "installed: ${packages[*]}"
+
+# libvirt runs without systemd here: with its default cgroup_controllers it would move qemu into
+# /machine cgroups at the root, out of the test run's own cgroup. Added once (idempotent); an
+# existing cgroup_controllers line of the machine's owner is left as it is.
+qemu_conf=/etc/libvirt/qemu.conf
+if ! grep -q '^[[:space:]]*cgroup_controllers[[:space:]]*=' "$qemu_conf"; then
+  printf '\n# Added by homelab scripts/install-test-deps.sh (libvirt without systemd, for the e2e test)\ncgroup_controllers = [ ]\n' | $sudo tee -a "$qemu_conf" >/dev/null
+  echo "set cgroup_controllers = [ ] in $qemu_conf"
+fi
