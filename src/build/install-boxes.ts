@@ -56,7 +56,8 @@ export async function sweepDeadAttempts(buildDir: string): Promise<string[]> {
   for (const name of await readdir(buildDir).catch(() => [] as string[])) {
     const pid = Number(ATTEMPT.exec(name)?.[1]);
     if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processExists(pid)) continue;
-    const path = await resolveInside(buildDir, name);
+    // A direct child by its name's pattern; a symlink planted under such a name is not ours.
+    const path = join(buildDir, name);
     if (!(await lstat(path)).isDirectory()) continue;
     await rm(path, { recursive: true, force: true });
     removed.push(name);
