@@ -216,6 +216,8 @@ export class BoxStore {
     }
     const removed: string[] = [];
     for (const f of files) {
+      // Only names publish gives its uploads (<pid>.<16 hex>.part): anything else is not ours.
+      if (!/^\d+\.[0-9a-f]{16}\.part$/.test(f)) continue;
       const pid = Number(f.split(".")[0]);
       if (Number.isInteger(pid) && pid > 0 && pid !== process.pid && processExists(pid)) continue;
       if (pid === process.pid) continue; // ours: in flight right now
