@@ -1,6 +1,7 @@
 import { randomBytes } from "node:crypto";
 import { lstat, mkdir, open, readdir, readFile, rename, rmdir, stat, unlink } from "node:fs/promises";
 import { dirname, join, resolve } from "node:path";
+import { processExists } from "../box/lock.js";
 import { HomelabError, InputError, JobError } from "../errors.js";
 import { syncDir, writeFileAtomic } from "./atomic-write.js";
 import { resolveInside } from "./inside.js";
@@ -155,6 +156,7 @@ async function claimDir(target: string, label: string, markerName: string): Prom
     await mkdir(target, { recursive: true });
     return undefined;
   }
+  await sweepMarkerTemps(target, markerName);
   let text: string;
   try {
     text = await readFile(join(target, markerName), "utf8");
@@ -201,6 +203,20 @@ async function removeScratch(target: string, dirs: readonly string[], names: rea
     for (const name of names) await unlink(await resolveInside(target, `${d}/${name}`)).catch(ignoreMissing);
     for (const sub of parentDirs(names)) await rmdir(join(root, sub)).catch(() => {});
     await rmdir(root).catch(() => {});
+  }
+}
+
+/**
+ * Removes the temporary files a killed process left while rewriting the marker (writeFileAtomic
+ * names them `.<marker>.<pid>.<8 hex>.tmp`), when that process is gone. Only that exact pattern.
+ */
+async function sweepMarkerTemps(target: string, markerName: string): Promise<void> {
+  const escaped = markerName.replace(/[.*+?^${}()|[\]\\]/g, "\\$&");
+  const pattern = new RegExp(`^\\.${escaped}\\.(\\d+)\\.[0-9a-f]{8}\\.tmp$`);
+  for (const entry of await readdir(target)) {
+    const pid = Number(pattern.exec(entry)?.[1]);
+    if (!Number.isInteger(pid) || pid <= 0 || pid === process.pid || processExists(pid)) continue;
+    await unlink(join(target, entry)).catch(ignoreMissing);
   }
 }
 

@@ -1,4 +1,4 @@
-import { spawn } from "node:child_process";
+import { spawn, spawnSync } from "node:child_process";
 import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpathSync, rmSync, statSync, symlinkSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
@@ -159,6 +159,23 @@ describe("homelab generate -o", () => {
     expectIntact(dir, { "bundle/notes.md": "mine\n" });
   });
 
+  it("removes a marker's temporary file left by a killed generate, and nothing that only looks like one", async () => {
+    const dir = tmp();
+    const bundle = join(dir, "bundle");
+    expect((await runCli([...GEN, "-o", "bundle"], { cwd: dir })).code).toBe(0);
+    const deadPid = Number(spawnSync(process.execPath, ["-e", "process.stdout.write(String(process.pid))"], { encoding: "utf8" }).stdout);
+    const leftover = `.${MARKER}.${deadPid}.0badf00d.tmp`; // what writeFileAtomic names it
+    const theirs: Tree = {
+      [`.${MARKER}.${process.pid}.0badf00d.tmp`]: "a live process's\n", // this test runner: alive
+      [`.${MARKER}.notes.tmp`]: "mine\n",
+      [`${MARKER}.${deadPid}.0badf00d.tmp`]: "mine\n", // no leading dot
+    };
+    plant(bundle, { ...theirs, [leftover]: "{" });
+    expect((await runCli([...GEN, "-o", "bundle"], { cwd: dir })).code).toBe(0);
+    expect(existsSync(join(bundle, leftover))).toBe(false);
+    expectIntact(bundle, theirs);
+  });
+
   it("a kill at any point keeps the user's files, and the next generate cleans up and writes a whole bundle", async () => {
     const dir = tmp();
     const bundle = join(dir, "bundle");
@@ -210,7 +227,7 @@ describe("homelab generate -o", () => {
     expect(m.pending).toBeUndefined();
     expect(listFiles(bundle)).toEqual([...m.files, MARKER, ...Object.keys(theirs)].sort());
     expect(readdirSync(bundle).filter((e) => e.startsWith(".homelab-") && e !== MARKER)).toEqual([]);
-  });
+  }, 180_000); // four writers started and watched; slow on a loaded machine
 });
 
 describe("homelab init", () => {
