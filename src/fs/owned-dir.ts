@@ -58,7 +58,7 @@ const SCRATCH = /^\.homelab-(staging|previous)-\d+-[0-9a-f]{8}$/;
  *     are atomic); a failure here leaves the previous files exactly as they were;
  *  2. move each previous file aside into a backup directory and the new one into place; an error
  *     here puts the previous files back;
- *  3. record the new list (the commit point), drop the previous files and the scratch directories.
+ *  3. drop the previous files and the scratch directories, then record the new list alone.
  *
  * A kill during step 2 (a few renames) leaves a mix, with every previous file still in
  * `.homelab-previous-*`; the marker then lists both sets, so the next write replaces all of them.
@@ -136,11 +136,12 @@ export async function replaceOwnedFiles(
     throw err;
   }
 
-  // 3. commit
-  await writeMarker(names, false);
+  // 3. commit: every new file is in place. The scratch directories go before the marker drops
+  // `pending`: a kill in between leaves a marker that still names them for the next write.
   await removeScratch(target, pending.dirs, allNames);
   // Directories that held only previous files of ours (scripts/old/) go; any with a user's file stay.
   for (const sub of parentDirs(oldNames.filter((n) => !keep.has(n)))) await rmdir(join(target, sub)).catch(() => {});
+  await writeMarker(names, false);
 }
 
 /**

@@ -3,6 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpath
 import { tmpdir } from "node:os";
 import { join, relative } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { parseConfig } from "../../src/config/load.js";
+import { renderConfig } from "../../src/generate.js";
 import { ROOT, runCli } from "../support/cli.js";
 import { needTool } from "../support/tools.js";
 
@@ -176,28 +178,32 @@ describe("homelab generate -o", () => {
     expectIntact(bundle, theirs);
   });
 
-  it("a kill at any point keeps the user's files, and the next generate cleans up and writes a whole bundle", async () => {
+  it("a kill at any point keeps the user's files and a whole bundle, and the next generate cleans up", async () => {
     const dir = tmp();
     const bundle = join(dir, "bundle");
+    const configs = ["k8s: {distribution: kubeadm}\n", "k8s: {distribution: k3s}\n"];
+    const renderings = configs.map((yaml) => renderConfig(parseConfig(yaml), { packerVersion: "1.6.6" }).files);
+    writeFileSync(join(dir, "homelab.yaml"), configs[0]!);
     expect((await runCli([...GEN, "-o", "bundle"], { cwd: dir })).code).toBe(0);
     const theirs: Tree = { "notes.md": "mine\n", "output/x.box": "box\n", "scripts/mine.sh": "echo mine\n" };
     plant(bundle, theirs);
     // A process that rewrites the bundle over and over, alternating two configs, killed while
-    // it stages the new files, and (three times) in the middle of swapping them in.
+    // it stages the new files, in the middle of swapping them in, and as it commits.
     const loop = `
       const { parseConfig } = await import(${JSON.stringify(join(ROOT, "dist/config/load.js"))});
       const { renderConfig } = await import(${JSON.stringify(join(ROOT, "dist/generate.js"))});
       const { writeBundle } = await import(${JSON.stringify(join(ROOT, "dist/packer/write-bundle.js"))});
-      const a = renderConfig(parseConfig("k8s: {distribution: kubeadm}\\n"), { packerVersion: "1.6.6" });
-      const b = renderConfig(parseConfig("k8s: {distribution: k3s}\\n"), { packerVersion: "1.6.6" });
+      const [a, b] = ${JSON.stringify(configs)}.map((yaml) => renderConfig(parseConfig(yaml), { packerVersion: "1.6.6" }));
       for (let i = 0; ; i++) await writeBundle(i % 2 ? a : b, process.argv[1]);
     `;
     const scratchDirs = (kind: string) => readdirSync(bundle).filter((e) => e.startsWith(`.homelab-${kind}-`));
     const phases = {
       staging: () => scratchDirs("staging").length > 0 && scratchDirs("previous").length === 0,
       swapping: () => scratchDirs("previous").length > 0,
+      // Every staged file moved in: the writer is finishing the swap or committing.
+      committing: () => scratchDirs("previous").length > 0 && scratchDirs("staging").every((d) => listFiles(join(bundle, d)).length === 0),
     };
-    for (const phase of ["staging", "swapping", "swapping", "swapping"] as const) {
+    for (const phase of ["staging", "swapping", "swapping", "committing", "committing"] as const) {
       const child = spawn(process.execPath, ["--input-type=module", "-e", loop, bundle], { stdio: "ignore" });
       const closed = new Promise((resolve) => child.once("close", resolve));
       // Watch the directory from here and kill the moment the writer is in the phase wanted.
@@ -215,10 +221,16 @@ describe("homelab generate -o", () => {
       await closed;
       expect(seen, `never saw the writer ${phase}`).toBe(true);
       expectIntact(bundle, theirs);
-      // Every file homelab claims is somewhere: in place, staged, or moved aside.
-      const m = marker(bundle);
-      const places = [bundle, ...[...scratchDirs("staging"), ...scratchDirs("previous")].map((d) => join(bundle, d))];
-      for (const f of m.files) expect(places.some((p) => existsSync(join(p, f))), `${f} lost after a kill while ${phase}`).toBe(true);
+      // One whole bundle, byte for byte, is in place or moved aside: the previous one while the
+      // swap is under way, the new one once it is done.
+      const places = [bundle, ...scratchDirs("previous").map((d) => join(bundle, d))];
+      const has = (name: string, content: string | Uint8Array) =>
+        places.some((p) => existsSync(join(p, name)) && readFileSync(join(p, name)).equals(Buffer.from(content)));
+      const whole = renderings.some((files) => [...files].every(([name, file]) => has(name, file.content)));
+      expect(whole, `no whole bundle left after a kill while ${phase}`).toBe(true);
+      // And every file of ours in place is listed, so the next write replaces or removes it.
+      const listed = new Set(marker(bundle).files);
+      for (const files of renderings) for (const name of files.keys()) if (existsSync(join(bundle, name))) expect(listed.has(name), name).toBe(true);
     }
     const result = await runCli([...GEN, "-o", "bundle"], { cwd: dir });
     expect(result.code, result.stderr).toBe(0);
