@@ -34,7 +34,10 @@ export function renderConfig(
   });
 }
 
-/** Renders the bundle for `config` and writes it atomically to `outDir`. */
+/**
+ * Renders the bundle for `config` and writes it to `outDir` (missing, empty, or a bundle homelab
+ * wrote: see writeBundle), replacing only homelab's own files there.
+ */
 export async function generate(config: Config, opts: GenerateOptions): Promise<GenerateResult> {
   const rendered = renderConfig(config, opts);
   await writeBundle(rendered, opts.outDir);
@@ -55,5 +58,10 @@ Pins (${pins.join(", ")}) are in
 \`-var accelerator=tcg -var cpu_model=max\` on a machine without KVM.
 
 Steps, in order: ${steps.join(", ")}.
+
+\`.homelab-bundle\` lists the files homelab wrote here. Running \`homelab generate\` again
+replaces exactly those files and leaves everything else: Packer's \`output/\` (the boxes),
+\`output-vm/\` and \`packer_cache/\`, and any file of yours. Edit a listed file and the next
+generate replaces it; to keep a change, make it in homelab.yaml.
 `;
 }

@@ -1,5 +1,5 @@
 import { createWriteStream } from "node:fs";
-import { mkdir, readdir, rm } from "node:fs/promises";
+import { mkdir, mkdtemp, readdir, rm } from "node:fs/promises";
 import { join, relative, resolve } from "node:path";
 import type { Config, Provider } from "../config/schema.js";
 import { BUILD_NAME } from "../contributors/pipeline.js";
@@ -11,11 +11,11 @@ import { chooseAcceleration, type AcceleratorChoice } from "../packer/accelerato
 import type { CancelRequest } from "../packer/cancel.js";
 import { PackerClient } from "../packer/client.js";
 import type { PackerEvent } from "../packer/machine-readable.js";
-import { withStagedDir } from "../packer/staged-output.js";
 import { writeBundle } from "../packer/write-bundle.js";
 import { VERSION } from "../version.js";
 import { checkBaseImage, checkBoxVersion } from "./preflight.js";
 import { PlainProgress } from "./progress.js";
+import { ATTEMPT_PREFIX, installBoxes, sweepDeadAttempts } from "./install-boxes.js";
 import { hashFile, readUsableRecord, RECORD_FILE, type BuildRecord, type BuiltBox } from "./record.js";
 import { sweepPartialBoxes } from "./sweep-partials.js";
 
@@ -52,8 +52,9 @@ function builderFor(provider: Provider, config: Config): string {
 
 /**
  * Builds the boxes for a config: render the bundle, and unless a finished build of the very same
- * bundle exists, run Packer into a staging directory that becomes `boxes/` only when every box is
- * there. The bundle's content hash names the build, so any change to the config, the scripts or
+ * bundle exists, run Packer into a scratch directory of this attempt and move the boxes into
+ * `boxes/` only when every one is there. homelab replaces only what it wrote in the build
+ * directory (bundle/ through its marker, boxes/ through build.json); anything else stays. The bundle's content hash names the build, so any change to the config, the scripts or
  * homelab's rendering is a new build, and an unchanged one is a cache hit.
  */
 export async function buildBoxes(req: BuildRequest): Promise<BuildOutcome> {
@@ -78,7 +79,7 @@ export async function buildBoxes(req: BuildRequest): Promise<BuildOutcome> {
   await writeBundle(rendered, bundleDir);
   await packer.init(bundleDir);
 
-  const vars: Record<string, string> = { vm_output_dir: join(dir, "vm") };
+  const vars: Record<string, string> = {};
   if (req.compressionLevel !== undefined) vars.box_compression_level = String(req.compressionLevel);
   let accelerator: string | undefined;
   if (providers.includes("libvirt")) {
@@ -102,30 +103,34 @@ export async function buildBoxes(req: BuildRequest): Promise<BuildOutcome> {
   const plainLog = createWriteStream(plainLogFile, { flags: "w" });
   const plain = new PlainProgress(plainLog);
   const boxesDir = join(dir, "boxes");
+  // A fresh, empty directory per attempt holds the build VM's disk and the staged boxes; removed
+  // as a whole afterwards (it holds only what Packer wrote for this attempt).
+  await sweepDeadAttempts(dir);
+  const attempt = await mkdtemp(join(dir, `${ATTEMPT_PREFIX}${process.pid}-`));
+  const staging = join(attempt, "out");
   try {
-    const boxes = await withStagedDir(boxesDir, async (staging) => {
-      // Packer only knows the staging directory, which is renamed to boxes/ when every box is
-      // there: show the paths where the boxes will be.
-      const onEvent = (event: PackerEvent): void => {
-        const shown = withFinalPaths(event, staging, boxesDir);
-        plain.event(shown);
-        req.onEvent?.(shown);
-      };
-      await packer.build({
-        bundleDir,
-        logFile,
-        readableLogFile: plainLogFile,
-        only: providers.map((p) => builderFor(p, config)),
-        vars: { ...vars, output_dir: staging },
-        force: true,
-        ...(req.parallel === undefined ? {} : { parallelBuilds: req.parallel }),
-        onEvent,
-        ...(req.cancel === undefined ? {} : { cancel: req.cancel }),
-        // Packer 1.6 keeps downloads (ISOs) in ./packer_cache; share one cache across builds.
-        env: { PACKER_CACHE_DIR: resolve(req.workDir, "packer_cache") },
-      });
-      return collectBoxes(staging, config, providers);
+    await mkdir(staging);
+    // Packer only knows the staging directory; its boxes are moved into boxes/ when every one is
+    // there: show the paths where the boxes will be.
+    const onEvent = (event: PackerEvent): void => {
+      const shown = withFinalPaths(event, staging, boxesDir);
+      plain.event(shown);
+      req.onEvent?.(shown);
+    };
+    await packer.build({
+      bundleDir,
+      logFile,
+      readableLogFile: plainLogFile,
+      only: providers.map((p) => builderFor(p, config)),
+      vars: { ...vars, output_dir: staging, vm_output_dir: join(attempt, "vm") },
+      force: true,
+      ...(req.parallel === undefined ? {} : { parallelBuilds: req.parallel }),
+      onEvent,
+      ...(req.cancel === undefined ? {} : { cancel: req.cancel }),
+      // Packer 1.6 keeps downloads (ISOs) in ./packer_cache; share one cache across builds.
+      env: { PACKER_CACHE_DIR: resolve(req.workDir, "packer_cache") },
     });
+    const boxes = await installBoxes(dir, staging, await collectBoxes(staging, config, providers));
     const endedAt = new Date();
     const record: BuildRecord = {
       hash: rendered.hash,
@@ -138,8 +143,7 @@ export async function buildBoxes(req: BuildRequest): Promise<BuildOutcome> {
       startedAt: startedAt.toISOString(),
       endedAt: endedAt.toISOString(),
       durationMs: endedAt.getTime() - startedAt.getTime(),
-      // The staging directory became boxes/: record the final paths.
-      boxes: boxes.map((b) => ({ ...b, file: join("boxes", b.file) })),
+      boxes,
       log: relative(dir, logFile),
       plainLog: relative(dir, plainLogFile),
     };
@@ -148,7 +152,7 @@ export async function buildBoxes(req: BuildRequest): Promise<BuildOutcome> {
   } finally {
     await new Promise<void>((done) => plainLog.end(() => done()));
     // The build VM's scratch disk is large and useless once the box exists (or failed).
-    await rm(join(dir, "vm"), { recursive: true, force: true });
+    await rm(attempt, { recursive: true, force: true });
   }
 }
 

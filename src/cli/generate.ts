@@ -10,11 +10,13 @@ export function register(program: Command): void {
     .command("generate")
     .description(
       "Write the Packer bundle (HCL2, scripts/, http/) for homelab.yaml. The bundle is a standalone " +
-        "Packer project: `packer build .` in it works without homelab. Written atomically.",
+        "Packer project: `packer build .` in it works without homelab. homelab writes only into a " +
+        "missing or empty directory, or one it wrote before (marked by .homelab-bundle), and then " +
+        "replaces only its own files: Packer's output/, output-vm/, packer_cache/ and your files stay.",
     )
     .option("-c, --config <file>", CONFIG_HELP)
     .option("--default", DEFAULT_HELP)
-    .option("-o, --out <dir>", "bundle directory (replaced as a whole)", DEFAULT_BUNDLE_DIR)
+    .option("-o, --out <dir>", "bundle directory (missing, empty, or a bundle homelab wrote)", DEFAULT_BUNDLE_DIR)
     .option(
       "--packer-version <version>",
       "render for this Packer version instead of the installed one (required_plugins need >= 1.7)",
@@ -39,9 +41,17 @@ export function register(program: Command): void {
         ? import("../versions/warnings.js").then(({ driftWarnings }) => driftWarnings(config))
         : Promise.resolve([]);
       const packerVersion = opts.packerVersion ?? (await detected)?.version?.text;
+      const { NotOwnedDirError } = await import("../fs/owned-dir.js");
       const result = await generate(config, {
         outDir: opts.out,
         ...(packerVersion === undefined ? {} : { packerVersion }),
+      }).catch((err: unknown) => {
+        if (err instanceof NotOwnedDirError) {
+          throw new InputError(err.message, {
+            details: [...err.details, `choose a new directory with -o (the default is ./${DEFAULT_BUNDLE_DIR})`],
+          });
+        }
+        throw err;
       });
       const { paint } = await import("./colour.js");
       for (const line of await warnings) process.stderr.write(`${paint().yellow(`warning: ${line}`)}\n`);

@@ -17,6 +17,7 @@ describe("homelab generate", () => {
     expect(result.stdout).toMatch(/^\(embedded default\): wrote homelab-bundle\/ \(\d+ files\) for homelab\/alpine-3\.24-k8snode-kubeadm/);
     expect(result.stdout).toMatch(/content hash sha256:[0-9a-f]{64}/);
     expect(readdirSync(join(dir, "homelab-bundle")).sort()).toEqual([
+      ".homelab-bundle",
       "README.md",
       "build.pkr.hcl",
       "homelab.auto.pkrvars.hcl",
@@ -43,13 +44,16 @@ describe("homelab generate", () => {
     expect(hash(c.stdout)).not.toBe(hash(a.stdout));
   });
 
-  it("replaces an existing bundle as a whole (no stale files survive)", async () => {
+  it("refuses a non-empty directory it did not write, and changes nothing in it (exit 2)", async () => {
     const dir = tmp();
     mkdirSync(join(dir, "homelab-bundle", "scripts"), { recursive: true });
-    writeFileSync(join(dir, "homelab-bundle", "scripts", "stale.sh"), "old");
-    expect((await runCli(["generate", "--default"], { cwd: dir })).code).toBe(0);
-    expect(existsSync(join(dir, "homelab-bundle", "scripts", "stale.sh"))).toBe(false);
-    expect(readdirSync(dir)).toEqual(["homelab-bundle"]);
+    writeFileSync(join(dir, "homelab-bundle", "scripts", "mine.sh"), "mine");
+    const result = await runCli(["generate", "--default"], { cwd: dir });
+    expect(result.code).toBe(2);
+    expect(result.stderr).toContain("homelab-bundle: not empty (scripts) and not written by homelab (no .homelab-bundle); refusing to write into it");
+    expect(result.stderr).toContain("choose a new directory with -o");
+    expect(readdirSync(join(dir, "homelab-bundle"))).toEqual(["scripts"]);
+    expect(readFileSync(join(dir, "homelab-bundle", "scripts", "mine.sh"), "utf8")).toBe("mine");
   });
 
   it("leaves the previous bundle untouched and no staging directory when writing fails", async () => {
@@ -58,11 +62,13 @@ describe("homelab generate", () => {
     await writeBundle(renderConfig(parseConfig("org: first\n")), out);
     const before = readFileSync(join(out, "README.md"), "utf8");
     const rendered = renderConfig(parseConfig("org: second\n"));
-    // A file that cannot be written (a path under a file) makes the write fail midway.
-    rendered.files.set("scripts/x/../../README.md/oops", { content: "x", mode: 0o644 });
+    const listing = readdirSync(out).sort();
+    // A file that cannot be written (a path under a file, README.md is written first) makes the write fail midway.
+    rendered.files.set("README.md/oops", { content: "x", mode: 0o644 });
     await expect(writeBundle(rendered, out)).rejects.toThrow(/could not write the bundle/);
     expect(readFileSync(join(out, "README.md"), "utf8")).toBe(before);
     expect(readdirSync(dir)).toEqual(["bundle"]);
+    expect(readdirSync(out).sort()).toEqual(listing); // no scratch directory left, the marker as it was
   });
 
   it("exits 2 with a clear message when the named config does not exist", async () => {

@@ -229,6 +229,12 @@ export class Sandbox {
       child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
       child.on("error", reject);
       child.on("close", (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
+      // A command that exits without reading all of its stdin closes the pipe under our write:
+      // EPIPE then. Its exit code tells the test what happened; the write error is no news, and
+      // without a listener it would be an uncaught exception failing the whole run.
+      child.stdin.on("error", (err: NodeJS.ErrnoException) => {
+        if (err.code !== "EPIPE" && err.code !== "ECONNRESET") reject(err);
+      });
       child.stdin.end(stdin);
     });
   }

@@ -56,7 +56,8 @@ afterEach(async () => {
   await server.close();
   await rm(cacheDir, { recursive: true, force: true });
 });
-const upstream = () => new Upstream(undefined, { ...server.urls, cacheDir, timeoutMs: 500, env: {} });
+// A generous deadline: these tests are about answers, not timeouts (a 500 ms one failed on a loaded machine).
+const upstream = () => new Upstream(undefined, { ...server.urls, cacheDir, timeoutMs: 10_000, env: {} });
 
 describe("bump keeps the file as it was, apart from the pins", () => {
   it("--patch: only the three values change, byte for byte, quotes kept", async () => {

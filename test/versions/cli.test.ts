@@ -70,7 +70,9 @@ describe("homelab versions check", () => {
   it("offline: says could not check and exits 0 (1 with --strict)", async () => {
     const env = server.env;
     await server.close();
-    const r = await homelab(["versions", "check", "--timeout", "300"], env);
+    // The port is closed: the refusal is immediate. A short deadline would race it on a loaded
+    // machine (the timer fired first once, giving "no answer within 300 ms").
+    const r = await homelab(["versions", "check", "--timeout", "10000"], env);
     expect(r.exitCode).toBe(0);
     expect(r.stdout).toMatch(/alpine\.version: could not check: connection refused by 127\.0\.0\.1:\d+/);
     expect((await homelab(["versions", "check", "--strict"], env)).exitCode).toBe(1);
@@ -111,7 +113,7 @@ describe("homelab versions bump", () => {
   it("offline: fails with exit 1, could-not-check, and leaves the file alone", async () => {
     const env = server.env;
     await server.close();
-    const r = await homelab(["versions", "bump", "--timeout", "300"], env);
+    const r = await homelab(["versions", "bump", "--timeout", "10000"], env); // refused at once (see check)
     expect(r.exitCode).toBe(1);
     expect(r.stderr).toMatch(/could not check: connection refused .*\(nothing written\)/);
     expect(await readFile(join(dir, "homelab.yaml"), "utf8")).toBe(CONFIG);

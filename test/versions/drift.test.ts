@@ -27,7 +27,8 @@ afterEach(async () => {
   await rm(cacheDir, { recursive: true, force: true });
 });
 
-const upstream = (opts: UpstreamOptions = {}) => new Upstream(undefined, { ...server.urls, cacheDir, timeoutMs: 500, env: {}, ...opts });
+// A generous default deadline: only the tests about timeouts set a short one.
+const upstream = (opts: UpstreamOptions = {}) => new Upstream(undefined, { ...server.urls, cacheDir, timeoutMs: 10_000, env: {}, ...opts });
 
 function config(alpine: string, k8s?: string, extra = ""): ReturnType<typeof parseConfig> {
   const [distribution, version] = k8s?.split(" ") ?? [];

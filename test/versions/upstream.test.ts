@@ -22,7 +22,8 @@ afterEach(async () => {
 
 const HOUR = 3600_000;
 const upstream = (opts: UpstreamOptions = {}) =>
-  new Upstream(undefined, { ...server.urls, cacheDir, ttlMs: 6 * HOUR, timeoutMs: 400, now: () => clock, env: {}, ...opts });
+  // A generous default deadline: only the tests about timeouts set a short one.
+  new Upstream(undefined, { ...server.urls, cacheDir, ttlMs: 6 * HOUR, timeoutMs: 10_000, now: () => clock, env: {}, ...opts });
 const STABLE = "/k8s/release/stable.txt";
 
 describe("Upstream sources against a local server", () => {
