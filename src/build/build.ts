@@ -13,7 +13,7 @@ import type { PackerEvent } from "../packer/machine-readable.js";
 import { withStagedDir } from "../packer/staged-output.js";
 import { writeBundle } from "../packer/write-bundle.js";
 import { VERSION } from "../version.js";
-import { hashFile, readUsableRecord, RECORD_FILE, type BuildRecord, type BuiltBox } from "./record.js";
+import { checkRecord, hashFile, RECORD_FILE, type BuildRecord, type BuiltBox } from "./record.js";
 
 export interface BuildRequest {
   config: Config;
@@ -60,8 +60,9 @@ export async function buildBoxes(req: BuildRequest): Promise<BuildOutcome> {
   const dir = resolve(req.workDir, "builds", rendered.hash);
 
   if (!req.force) {
-    const record = await readUsableRecord(dir, providers);
-    if (record) return { record, dir, cached: true };
+    const check = await checkRecord(dir, providers);
+    if ("record" in check) return { record: check.record, dir, cached: true };
+    if (check.reason !== undefined) req.onNotice?.(`not a cache hit: ${check.reason}; rebuilding`);
   }
 
   await mkdir(dir, { recursive: true });

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { InputError } from "../errors.js";
+import { InputError, JobError } from "../errors.js";
 import { DEFAULT_CONFIG_FILE, positiveInt } from "./options.js";
 
 interface UpstreamFlags {
@@ -45,11 +45,12 @@ export function register(program: Command): void {
     .option("--dry-run", "print the diff, write nothing")
     .option("--refresh", "ask upstream even when the cache is fresh")
     .option("--timeout <ms>", "deadline of each upstream request", positiveInt("--timeout"))
-    .action(async (opts: UpstreamFlags & { config: string; patch?: boolean; minor?: boolean; dryRun?: boolean }) => {
+    .option("--allow-stale", "when upstream cannot be reached, accept an expired cached answer (however old)")
+    .action(async (opts: UpstreamFlags & { config: string; patch?: boolean; minor?: boolean; dryRun?: boolean; allowStale?: boolean }) => {
       if (opts.patch && opts.minor) throw new InputError("--patch and --minor: choose one");
       const { readFile } = await import("node:fs/promises");
       const { parseConfig } = await import("../config/load.js");
-      const { bumpConfigText } = await import("../versions/bump.js");
+      const { bumpConfigText, StaleAnswerError } = await import("../versions/bump.js");
       const { unifiedDiff } = await import("../versions/diff.js");
       const { writeFileAtomic } = await import("../fs/atomic-write.js");
       let text: string;
@@ -60,7 +61,12 @@ export function register(program: Command): void {
         throw new InputError(code === "ENOENT" ? `${opts.config}: no such file (run \`homelab init\` first)` : `${opts.config}: cannot read: ${String(err)}`);
       }
       const mirror = parseConfig(text, opts.config).alpine.mirror;
-      const result = await bumpConfigText(text, opts.config, await upstreamFor(mirror, opts), opts.minor ? "minor" : "patch");
+      const result = await bumpConfigText(text, opts.config, await upstreamFor(mirror, opts), opts.minor ? "minor" : "patch", {
+        allowStale: opts.allowStale === true,
+      }).catch((err: unknown) => {
+        if (err instanceof StaleAnswerError) throw new JobError(err.message, { details: ["retry when upstream answers, or pass --allow-stale to use the cached answer"] });
+        throw err;
+      });
       for (const line of result.skipped) process.stderr.write(`homelab: warning: ${line}\n`);
       if (result.changes.length === 0) {
         process.stdout.write(`${opts.config}: every pin is already the newest ${opts.minor ? "stable" : "patch"} release\n`);

@@ -26,12 +26,13 @@ export class ReadRefusedError extends Error {
  * so that a FIFO planted where a file is expected cannot block the open (a plain open of a FIFO
  * waits for a writer forever); the type is then checked on the open descriptor, so a file swapped
  * between a check and the open cannot slip through. The read stops at `maxBytes + 1` even if the
- * file grows meanwhile. Errors from open (ENOENT, EACCES, ...) are thrown unchanged.
+ * file grows meanwhile. `noFollow` refuses a symbolic link as the last component (ELOOP), for
+ * files only homelab writes. Errors from open (ENOENT, EACCES, ELOOP...) are thrown unchanged.
  */
-export async function readRegularFile(path: string, maxBytes: number): Promise<Buffer> {
+export async function readRegularFile(path: string, maxBytes: number, opts: { noFollow?: boolean } = {}): Promise<Buffer> {
   let handle;
   try {
-    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK);
+    handle = await open(path, constants.O_RDONLY | constants.O_NONBLOCK | (opts.noFollow ? constants.O_NOFOLLOW : 0));
   } catch (err) {
     // Linux answers ENXIO to an open of a Unix socket.
     if ((err as NodeJS.ErrnoException).code === "ENXIO") throw new ReadRefusedError(path, { kind: "not-regular", what: "a socket" });

@@ -3,10 +3,19 @@ import { parseConfig } from "../config/load.js";
 import type { Config } from "../config/schema.js";
 import { JobError } from "../errors.js";
 import type { Fetched } from "./fetcher.js";
+import { formatAge } from "./drift.js";
 import { UpstreamError } from "./http.js";
 import type { Upstream } from "./upstream.js";
 import { compareVersions, minorOf, parseVersion, type VersionKind } from "./version.js";
 import { applyPinEdits, type PinEdit } from "./yaml-edit.js";
+
+export interface BumpOptions {
+  /**
+   * Accept an answer from the cache when upstream cannot be reached (an expired entry, however
+   * old). Off by default: bump writes pins, and a pin from a month-old answer is a guess.
+   */
+  allowStale?: boolean;
+}
 
 /** `patch`: newest release of the pinned branch/minor. `minor`: newest stable release. */
 export type BumpMode = "patch" | "minor";
@@ -36,26 +45,33 @@ export interface BumpResult extends BumpPlan {
  * Alpine's ISO checksum is always written with a new Alpine version: the loader's table only
  * knows the releases homelab shipped with.
  */
-export async function planBump(config: Config, upstream: Upstream, mode: BumpMode): Promise<BumpPlan> {
+export async function planBump(config: Config, upstream: Upstream, mode: BumpMode, opts: BumpOptions = {}): Promise<BumpPlan> {
   const plan: BumpPlan = { changes: [], skipped: [] };
-  const tasks: Promise<void>[] = config.family === "alpine" ? [planAlpine(config, upstream, mode, plan)] : [];
-  if (config.k8s) tasks.push(planKubernetes(config.k8s.distribution, config.k8s.version, upstream, mode, plan));
+  const need = needFrom(opts);
+  const tasks: Promise<void>[] = config.family === "alpine" ? [planAlpine(config, upstream, mode, plan, need)] : [];
+  if (config.k8s) tasks.push(planKubernetes(config.k8s.distribution, config.k8s.version, upstream, mode, plan, need));
   await Promise.all(tasks);
   plan.changes.sort((a, b) => a.pin.localeCompare(b.pin));
   return plan;
 }
 
 /** Plans and applies to the config text; the caller writes `after` (or not, for --dry-run). */
-export async function bumpConfigText(text: string, file: string, upstream: Upstream, mode: BumpMode): Promise<BumpResult> {
+export async function bumpConfigText(
+  text: string,
+  file: string,
+  upstream: Upstream,
+  mode: BumpMode,
+  opts: BumpOptions = {},
+): Promise<BumpResult> {
   const config = parseConfig(text, file);
-  const plan = await planBump(config, upstream, mode);
+  const plan = await planBump(config, upstream, mode, opts);
   const after = plan.changes.length === 0 ? text : applyPinEdits(text, plan.changes.flatMap((c) => c.edits));
   // The rewritten file must load: a bump never leaves an invalid homelab.yaml behind.
   if (after !== text) parseConfig(after, file);
   return { ...plan, before: text, after };
 }
 
-async function planAlpine(config: Config, upstream: Upstream, mode: BumpMode, plan: BumpPlan): Promise<void> {
+async function planAlpine(config: Config, upstream: Upstream, mode: BumpMode, plan: BumpPlan, need: Need): Promise<void> {
   const { version, arch } = config.alpine;
   const pinned = parseVersion("alpine", version)!;
   const release = await need(`alpine.version`, () => upstream.alpine(mode === "patch" ? minorOf(pinned) : "latest-stable", arch));
@@ -71,7 +87,14 @@ async function planAlpine(config: Config, upstream: Upstream, mode: BumpMode, pl
   });
 }
 
-async function planKubernetes(distribution: VersionKind, version: string, upstream: Upstream, mode: BumpMode, plan: BumpPlan): Promise<void> {
+async function planKubernetes(
+  distribution: VersionKind,
+  version: string,
+  upstream: Upstream,
+  mode: BumpMode,
+  plan: BumpPlan,
+  need: Need,
+): Promise<void> {
   const pinned = parseVersion(distribution, version)!;
   const minor = minorOf(pinned);
   let target: string;
@@ -100,12 +123,30 @@ async function planKubernetes(distribution: VersionKind, version: string, upstre
   });
 }
 
-/** A bump cannot guess: any source that fails stops it before anything is written. */
-async function need<T>(pin: string, run: () => Promise<Fetched<T>>): Promise<T> {
-  try {
-    return (await run()).value;
-  } catch (err) {
-    const reason = err instanceof UpstreamError ? err.reason : err instanceof Error ? err.message : String(err);
-    throw new JobError(`${pin}: could not check: ${reason} (nothing written)`, { cause: err });
-  }
+type Need = <T>(pin: string, run: () => Promise<Fetched<T>>) => Promise<T>;
+
+/**
+ * A bump cannot guess: any source that fails stops it before anything is written, and so does an
+ * answer that only the cache had (upstream down) unless the caller allowed that.
+ */
+function needFrom(opts: BumpOptions): Need {
+  return async <T>(pin: string, run: () => Promise<Fetched<T>>): Promise<T> => {
+    let fetched: Fetched<T>;
+    try {
+      fetched = await run();
+    } catch (err) {
+      const reason = err instanceof UpstreamError ? err.reason : err instanceof Error ? err.message : String(err);
+      throw new JobError(`${pin}: could not check: ${reason} (nothing written)`, { cause: err });
+    }
+    const p = fetched.provenance;
+    if (p.from === "stale cache" && !opts.allowStale) {
+      throw new StaleAnswerError(
+        `${pin}: could not check: ${p.reason}; the only answer is a cached one ${formatAge(p.ageMs)} old (nothing written)`,
+      );
+    }
+    return fetched.value;
+  };
 }
+
+/** Upstream was down and only an expired cache entry answered; the CLI says how to accept it. */
+export class StaleAnswerError extends JobError {}
