@@ -97,11 +97,20 @@ export function checkDocument(doc: Document, lines: LineCounter): DocumentProble
   const problems: DocumentProblem[] = [];
   const at = (node: unknown, message: string): DocumentProblem => ({ ...position(node, lines), path: "", message: `invalid YAML: ${message}` });
   const anchors = new Set<string>();
+  // Anchored collections still being walked: an alias to one of them would make a cycle.
+  const open = new Map<string, number>();
   let aliases = 0;
-  // Children are pushed in reverse so they are visited in source order (an alias must follow its anchor).
-  const stack: Array<{ node: unknown; depth: number }> = [{ node: doc.contents, depth: 1 }];
+  // Children are pushed in reverse so they are visited in source order (an alias must follow its
+  // anchor); an anchored collection's anchor is closed by a marker pushed below its children.
+  const stack: Array<{ node: unknown; depth: number } | { close: string }> = [{ node: doc.contents, depth: 1 }];
   while (stack.length > 0) {
-    const { node, depth } = stack.pop()!;
+    const item = stack.pop()!;
+    if ("close" in item) {
+      open.set(item.close, open.get(item.close)! - 1);
+      anchors.add(item.close);
+      continue;
+    }
+    const { node, depth } = item;
     if (node === null || node === undefined) continue;
     if (depth > MAX_DEPTH) {
       problems.push(at(node, `nested deeper than ${MAX_DEPTH} levels`));
@@ -113,11 +122,17 @@ export function checkDocument(doc: Document, lines: LineCounter): DocumentProble
         problems.push(at(node, `more than ${MAX_ALIASES} aliases`));
         break;
       }
-      if (!anchors.has(node.source)) problems.push(at(node, `alias *${node.source} has no anchor &${node.source} before it`));
+      if ((open.get(node.source) ?? 0) > 0) problems.push(at(node, `alias *${node.source} is inside the node it names (a cycle)`));
+      else if (!anchors.has(node.source)) problems.push(at(node, `alias *${node.source} has no anchor &${node.source} before it`));
       continue;
     }
     const anchor = (node as Node).anchor;
-    if (typeof anchor === "string") anchors.add(anchor);
+    if (typeof anchor === "string") {
+      if (isCollection(node)) {
+        open.set(anchor, (open.get(anchor) ?? 0) + 1);
+        stack.push({ close: anchor });
+      } else anchors.add(anchor);
+    }
     if (isMap(node)) {
       const seen = new Map<string, unknown>();
       const children: unknown[] = [];

@@ -38,7 +38,16 @@ export class ConfigError extends InputError {
  * named with a newline or an ESC cannot split a message or drive the terminal.
  */
 export function printablePath(path: string): string {
-  return /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u.test(path) ? path : JSON.stringify(path);
+  return /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u.test(path) ? path : quoteVisibly(path);
+}
+
+/**
+ * JSON.stringify, plus \u escapes for what it leaves raw but a terminal or an editor acts on:
+ * DEL and the C1 controls (0x9b is a one-byte CSI), format characters (bidi overrides) and the
+ * Unicode line and paragraph separators.
+ */
+export function quoteVisibly(s: string): string {
+  return JSON.stringify(s).replace(/[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
 }
 
 /** Reads and validates a homelab.yaml. Throws ConfigError (exit 2) listing every problem at once. */
@@ -271,15 +280,23 @@ function article(type: string): string {
 function show(value: unknown): string {
   if (value === undefined) return "nothing (the field is missing)";
   if (value === null) return "null";
-  if (Array.isArray(value)) return `a list ${truncate(JSON.stringify(value))}`;
+  if (Array.isArray(value)) return `a list ${truncate(quoteList(value))}`;
   if (typeof value === "object") return "a mapping";
-  if (typeof value === "string") return truncate(JSON.stringify(value));
+  if (typeof value === "string") return truncate(quoteVisibly(value));
   return `${typeof value} ${String(value)}`;
 }
 
 /** A key as it appears in a message: plain keys as they are, anything else quoted and cut short. */
 function showKey(key: string): string {
-  return /^[A-Za-z0-9_-]{1,64}$/.test(key) ? key : truncate(JSON.stringify(key));
+  return /^[A-Za-z0-9_-]{1,64}$/.test(key) ? key : truncate(quoteVisibly(key));
+}
+
+/** A list on one line, its strings quoted visibly (nested lists and mappings summarised). */
+function quoteList(items: readonly unknown[]): string {
+  const shown = items.slice(0, 20).map((v) =>
+    typeof v === "string" ? quoteVisibly(v) : Array.isArray(v) ? "[...]" : typeof v === "object" && v !== null ? "{...}" : String(v),
+  );
+  return `[${shown.join(",")}${items.length > 20 ? ",..." : ""}]`;
 }
 
 function truncate(s: string): string {
