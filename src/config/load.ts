@@ -165,7 +165,7 @@ function resolve(
           ...map.locate(["base", "image"]),
           path: "base.image",
           message:
-            `expected a local path Packer can use, got ${truncate(JSON.stringify(image))} (relative paths start at the ` +
+            `expected a local path Packer can use, got ${truncate(quoteVisibly(image))} (relative paths start at the ` +
             `config's directory), which ${unfit}: rename the directory or give base.image as an absolute path`,
         },
       ]);
@@ -192,7 +192,7 @@ function unfitLocalPath(path: string): string | undefined {
   if (bad === null) return undefined;
   return /[%?#]/.test(bad[0])
     ? `contains ${JSON.stringify(bad[0])} (Packer reads iso_url as a URL)`
-    : `contains the control character ${JSON.stringify(bad[0])}`;
+    : `contains the control character ${quoteVisibly(bad[0])}`;
 }
 
 /** Rules that span fields and need the resolved values. */

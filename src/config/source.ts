@@ -1,12 +1,12 @@
 import { access } from "node:fs/promises";
-import { loadConfig, parseConfig } from "./load.js";
+import { loadConfig, parseConfig, printablePath } from "./load.js";
 import type { Config } from "./schema.js";
 import { starterConfig } from "./starter.js";
 
 /** Where a config came from, for messages. */
 export interface LoadedConfig {
   config: Config;
-  /** The file it was read from, or "(embedded default)". */
+  /** The file it was read from (quoted when its name has control characters), or "(embedded default)". */
   origin: string;
 }
 
@@ -15,10 +15,10 @@ export interface LoadedConfig {
  * else the embedded default (the same text `homelab init` writes).
  */
 export async function resolveConfig(file: string | undefined, defaultFile: string): Promise<LoadedConfig> {
-  if (file !== undefined) return { config: await loadConfig(file), origin: file };
+  if (file !== undefined) return { config: await loadConfig(file), origin: printablePath(file) };
   try {
     await access(defaultFile);
-    return { config: await loadConfig(defaultFile), origin: defaultFile };
+    return { config: await loadConfig(defaultFile), origin: printablePath(defaultFile) };
   } catch (err) {
     if ((err as NodeJS.ErrnoException).code !== "ENOENT") throw err;
   }
