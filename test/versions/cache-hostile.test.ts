@@ -68,7 +68,7 @@ describe("cache entries that are not what homelab wrote", () => {
       execFileSync("mkfifo", [join(cacheDir(), name)]);
     }
     await server.close();
-    const check = await homelab(["versions", "check", "--timeout", "300"], env);
+    const check = await homelab(["versions", "check", "--timeout", "5000"], env);
     expect(check.timedOut).toBe(false);
     expect(check.exitCode, check.stderr).toBe(0);
     expect(check.stdout).toMatch(/could not check: connection refused/);
@@ -94,7 +94,7 @@ describe("cache entries that are not what homelab wrote", () => {
     const cache = new ResponseCache(cacheDir());
     const url = `${server.urls.kubernetesReleaseUrl}/stable-1.34.txt`;
     await cache.write({ url, fetchedAt: now + 365 * DAY, body: "v1.34.0\n" });
-    const upstream = () => new Upstream(undefined, { ...server.urls, cacheDir: cacheDir(), env: {}, now: () => now, timeoutMs: 300 });
+    const upstream = () => new Upstream(undefined, { ...server.urls, cacheDir: cacheDir(), env: {}, now: () => now, timeoutMs: 5000 });
     const online = await upstream().kubernetesStable("1.34");
     expect(online.provenance).toEqual({ from: "network" });
     expect(online.value).not.toBe("v1.34.0");
@@ -115,12 +115,12 @@ describe("versions bump with upstream down", () => {
       writeFileSync(path, JSON.stringify({ ...entry, fetchedAt: entry.fetchedAt - 30 * DAY }));
     }
     await server.close();
-    const refused = await homelab(["versions", "bump", "--timeout", "300"], env);
+    const refused = await homelab(["versions", "bump", "--timeout", "5000"], env);
     expect(refused.exitCode).toBe(1);
     expect(refused.stderr).toMatch(/^homelab: (alpine|k8s)\.version: could not check: connection refused [^\n]*; the only answer is a cached one 30 days old \(nothing written\)\n  retry when upstream answers, or pass --allow-stale to use the cached answer$/);
     expect(readFileSync(join(dir, "homelab.yaml"), "utf8")).toBe(CONFIG);
 
-    const allowed = await homelab(["versions", "bump", "--timeout", "300", "--allow-stale"], env);
+    const allowed = await homelab(["versions", "bump", "--timeout", "5000", "--allow-stale"], env);
     expect(allowed.exitCode, allowed.stderr).toBe(0);
     expect(readFileSync(join(dir, "homelab.yaml"), "utf8")).toMatch(/version: 3\.24\.2\n  isoChecksum: sha256:[0-9a-f]{64}\n[\s\S]*version: v1\.34\.4/);
   });
