@@ -48,18 +48,12 @@ export function register(program: Command): void {
     .option("--allow-stale", "when upstream cannot be reached, accept an expired cached answer (however old)")
     .action(async (opts: UpstreamFlags & { config: string; patch?: boolean; minor?: boolean; dryRun?: boolean; allowStale?: boolean }) => {
       if (opts.patch && opts.minor) throw new InputError("--patch and --minor: choose one");
-      const { readFile } = await import("node:fs/promises");
-      const { parseConfig } = await import("../config/load.js");
+      const { parseConfig, readConfigText } = await import("../config/load.js");
       const { bumpConfigText, StaleAnswerError } = await import("../versions/bump.js");
       const { unifiedDiff } = await import("../versions/diff.js");
       const { writeFileAtomic } = await import("../fs/atomic-write.js");
-      let text: string;
-      try {
-        text = await readFile(opts.config, "utf8");
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        throw new InputError(code === "ENOENT" ? `${opts.config}: no such file (run \`homelab init\` first)` : `${opts.config}: cannot read: ${String(err)}`);
-      }
+      // Bounded, regular files only: the same reader as every other command's config.
+      const text = await readConfigText(opts.config);
       const mirror = parseConfig(text, opts.config).alpine.mirror;
       const result = await bumpConfigText(text, opts.config, await upstreamFor(mirror, opts), opts.minor ? "minor" : "patch", {
         allowStale: opts.allowStale === true,

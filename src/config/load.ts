@@ -52,6 +52,15 @@ export function quoteVisibly(s: string): string {
 
 /** Reads and validates a homelab.yaml. Throws ConfigError (exit 2) listing every problem at once. */
 export async function loadConfig(path: string): Promise<Config> {
+  return parseConfig(await readConfigText(path), path);
+}
+
+/**
+ * The text of a config file: a regular file of at most MAX_CONFIG_BYTES, in UTF-8. Anything else
+ * (a directory, a FIFO, a device, UTF-16, broken UTF-8) is a located ConfigError; a missing or
+ * unreadable file an InputError. Never blocks on a FIFO, never reads more than the limit.
+ */
+export async function readConfigText(path: string): Promise<string> {
   const display = printablePath(path);
   let bytes: Buffer;
   try {
@@ -73,7 +82,7 @@ export async function loadConfig(path: string): Promise<Config> {
   }
   const decoded = decodeConfigBytes(bytes);
   if ("problem" in decoded) throw new ConfigError(display, [decoded.problem]);
-  return parseConfig(decoded.text, path);
+  return decoded.text;
 }
 
 /** Validates config text. `file` is only used in messages (and to resolve a relative base.image). */

@@ -83,9 +83,12 @@ describe("reading a config that is not a file", () => {
   ])("%s: exit 2, located", async (_what, path, says) => {
     if (path === "somedir2") mkdirSync(join(cwd, path), { recursive: true });
     if (path === "fifo.yaml") execFileSync("mkfifo", [join(cwd, path)]);
-    const r = await runCli(["validate", "-c", path], { cwd });
-    expect(r.code, r.stderr).toBe(2);
-    expect(r.stderr).toMatch(says);
-    expect(r.stderr).not.toMatch(/^\s+at /m);
+    // Every command that reads a config, versions bump included (it reads the text to rewrite it).
+    for (const args of [["validate", "-c", path], ["versions", "bump", "-c", path]]) {
+      const r = await runCli(args, { cwd });
+      expect(r.code, r.stderr).toBe(2);
+      expect(r.stderr).toMatch(says);
+      expect(r.stderr).not.toMatch(/^\s+at /m);
+    }
   });
 });
