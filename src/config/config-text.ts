@@ -110,3 +110,17 @@ function firstInvalidUtf8(b: Uint8Array): number {
   }
   return b.length;
 }
+
+/**
+ * JSON.stringify, plus \u escapes for what it leaves raw but a terminal or an editor acts on:
+ * DEL and the C1 controls (0x9b is a one-byte CSI), format characters (bidi overrides) and the
+ * Unicode line and paragraph separators.
+ */
+export function quoteVisibly(s: string): string {
+  return escapeInvisible(JSON.stringify(s));
+}
+
+/** Text from elsewhere (the YAML parser's messages quote the source) with every control, format or separator character as a \u escape. */
+export function escapeInvisible(s: string): string {
+  return s.replace(/[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
+}

@@ -1,3 +1,4 @@
+import { quoteVisibly } from "./config-text.js";
 import { CST, isAlias, isCollection, isMap, isScalar, isSeq, Lexer, type Document, type LineCounter, type Node } from "yaml";
 
 /** A config is a handful of nested sections; anything deeper is a mistake or an attack. */
@@ -122,8 +123,9 @@ export function checkDocument(doc: Document, lines: LineCounter): DocumentProble
         problems.push(at(node, `more than ${MAX_ALIASES} aliases`));
         break;
       }
-      if ((open.get(node.source) ?? 0) > 0) problems.push(at(node, `alias *${node.source} is inside the node it names (a cycle)`));
-      else if (!anchors.has(node.source)) problems.push(at(node, `alias *${node.source} has no anchor &${node.source} before it`));
+      const name = /^[\w.-]{1,64}$/.test(node.source) ? node.source : quoteVisibly(node.source).slice(0, 80);
+      if ((open.get(node.source) ?? 0) > 0) problems.push(at(node, `alias *${name} is inside the node it names (a cycle)`));
+      else if (!anchors.has(node.source)) problems.push(at(node, `alias *${name} has no anchor &${name} before it`));
       continue;
     }
     const anchor = (node as Node).anchor;

@@ -3,7 +3,7 @@ import { LineCounter, parseDocument, visit, type Document } from "yaml";
 import type { z } from "zod";
 import { InputError } from "../errors.js";
 import { readRegularFile, ReadRefusedError } from "../fs/read-regular.js";
-import { checkConfigText, decodeConfigBytes, MAX_CONFIG_BYTES, positionOf } from "./config-text.js";
+import { checkConfigText, decodeConfigBytes, escapeInvisible, MAX_CONFIG_BYTES, positionOf, quoteVisibly } from "./config-text.js";
 import { DEFAULTS, KNOWN_ALPINE_ISO_SHA256, PAUSE_IMAGE_BY_MINOR } from "./defaults.js";
 import { didYouMean } from "./did-you-mean.js";
 import { checkDocument, checkStructure, MAX_ALIAS_EXPANSION } from "./document-checks.js";
@@ -41,14 +41,6 @@ export function printablePath(path: string): string {
   return /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u.test(path) ? path : quoteVisibly(path);
 }
 
-/**
- * JSON.stringify, plus \u escapes for what it leaves raw but a terminal or an editor acts on:
- * DEL and the C1 controls (0x9b is a one-byte CSI), format characters (bidi overrides) and the
- * Unicode line and paragraph separators.
- */
-export function quoteVisibly(s: string): string {
-  return JSON.stringify(s).replace(/[\u007f-\u009f\p{Cf}\p{Zl}\p{Zp}]/gu, (c) => `\\u${c.charCodeAt(0).toString(16).padStart(4, "0")}`);
-}
 
 /** Reads and validates a homelab.yaml. Throws ConfigError (exit 2) listing every problem at once. */
 export async function loadConfig(path: string): Promise<Config> {
@@ -312,8 +304,9 @@ function truncate(s: string): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
+/** The first line of a message from the YAML parser, with anything invisible it quotes escaped. */
 function firstLine(s: string): string {
-  return s.split("\n")[0] ?? s;
+  return escapeInvisible(s.split("\n")[0] ?? s);
 }
 
 function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {

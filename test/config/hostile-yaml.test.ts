@@ -204,6 +204,13 @@ const soup = fc
   )
   .map((tokens) => tokens.join(""));
 
+/** Any code points (controls, separators, lone surrogates) spliced into a valid config. */
+const spliced = fc.tuple(fc.string({ unit: "binary", maxLength: 30 }), fc.nat()).map(([insert, at]) => {
+  const text = starterConfig();
+  const pos = at % (text.length + 1);
+  return text.slice(0, pos) + insert + text.slice(pos);
+});
+
 describe("hostile YAML: every load returns, as a config or as exit 2 with file:line:col", () => {
   it.each([
     ["alias bombs", aliasBomb, 60],
@@ -212,6 +219,7 @@ describe("hostile YAML: every load returns, as a config or as exit 2 with file:l
     ["sizes around the limits", big, 24],
     ["foreign encodings, NUL and broken UTF-8", encoded, 120],
     ["token soup", soup, 300],
+    ["any characters spliced into a valid config", spliced, 200],
   ] as const)("%s", async (_name, arbitrary, numRuns) => {
     await fc.assert(
       fc.asyncProperty(arbitrary as fc.Arbitrary<string | Buffer>, async (input) => {
