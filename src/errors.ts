@@ -22,20 +22,6 @@ export class InputError extends HomelabError {
   }
 }
 
-/**
- * A name read back from disk (a marker, a record, a catalog) would lead outside the directory it
- * must stay in: absolute, `..`, or through a symlink that points out. Bad input, exit code 2.
- */
-export class UnsafePathError extends InputError {
-  constructor(
-    readonly root: string,
-    readonly entry: string,
-    reason: string,
-  ) {
-    super(`${JSON.stringify(entry)}: ${reason}; refusing to use it under ${root}`);
-  }
-}
-
 /** The job failed (Packer failed, a download failed, a conflict in the registry). Exit code 1. */
 export class JobError extends HomelabError {
   constructor(message: string, opts: { details?: readonly string[]; cause?: unknown } = {}) {

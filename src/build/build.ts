@@ -16,7 +16,7 @@ import { VERSION } from "../version.js";
 import { checkBaseImage, checkBoxVersion } from "./preflight.js";
 import { PlainProgress } from "./progress.js";
 import { ATTEMPT_PREFIX, installBoxes, sweepDeadAttempts } from "./install-boxes.js";
-import { hashFile, readUsableRecord, RECORD_FILE, type BuildRecord, type BuiltBox } from "./record.js";
+import { checkRecord, hashFile, RECORD_FILE, type BuildRecord, type BuiltBox } from "./record.js";
 import { sweepPartialBoxes } from "./sweep-partials.js";
 
 export interface BuildRequest {
@@ -66,8 +66,9 @@ export async function buildBoxes(req: BuildRequest): Promise<BuildOutcome> {
   const dir = resolve(req.workDir, "builds", rendered.hash);
 
   if (!req.force) {
-    const record = await readUsableRecord(dir, providers);
-    if (record) return { record, dir, cached: true };
+    const check = await checkRecord(dir, providers);
+    if ("record" in check) return { record: check.record, dir, cached: true };
+    if (check.reason !== undefined) req.onNotice?.(`not a cache hit: ${check.reason}; rebuilding`);
   }
 
   await checkBaseImage(config, req.origin, { ...(req.onNotice === undefined ? {} : { onNotice: req.onNotice }) });

@@ -3,7 +3,7 @@ import { join } from "node:path";
 import { processExists } from "../box/lock.js";
 import { JobError } from "../errors.js";
 import { syncDir } from "../fs/atomic-write.js";
-import { resolveInside } from "../fs/inside.js";
+import { resolveInside } from "../fs/contain.js";
 import { RECORD_FILE, type BuildRecord, type BuiltBox } from "./record.js";
 
 /** Where a box lives in a build directory: the only names `installBoxes` replaces or removes. */

@@ -1,7 +1,11 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { readFile, stat } from "node:fs/promises";
-import type { Provider } from "../config/schema.js";
+import { stat } from "node:fs/promises";
+import { basename } from "node:path";
+import { z } from "zod";
+import { PROVIDERS, type Provider } from "../config/schema.js";
+import { OutsideRootError, resolveInside } from "../fs/contain.js";
+import { readRegularFile } from "../fs/read-regular.js";
 
 /** One box a build produced. */
 export interface BuiltBox {
@@ -45,23 +49,79 @@ export async function hashFile(path: string): Promise<{ sha256: string; size: nu
   return { sha256: hash.digest("hex"), size };
 }
 
+/** Largest build.json read: a real one is about 1 KiB. */
+const MAX_RECORD_BYTES = 1 << 20;
+
+const HEX64 = /^[0-9a-f]{64}$/;
+
+/** What a build.json must look like before anything in it is trusted. */
+const recordSchema = z.object({
+  hash: z.string().regex(HEX64),
+  boxName: z.string().min(1),
+  boxVersion: z.string().min(1),
+  config: z.string(),
+  homelab: z.string(),
+  packer: z.object({ binary: z.string(), version: z.string() }),
+  accelerator: z.string().optional(),
+  startedAt: z.string(),
+  endedAt: z.string(),
+  durationMs: z.number().nonnegative(),
+  boxes: z.array(
+    z.object({
+      provider: z.enum(PROVIDERS),
+      file: z.string().min(1),
+      size: z.number().int().nonnegative(),
+      sha256: z.string().regex(HEX64),
+    }),
+  ),
+  log: z.string(),
+});
+
+/** A usable record, or why the build directory is not a cache hit (undefined: there is no record). */
+export type RecordCheck = { record: BuildRecord } | { reason: string | undefined };
+
 /**
- * The record of a finished build in `dir`, if it is still usable as a cache hit: every box it
- * lists is present with its recorded size. Sizes, not hashes: re-hashing gigabytes would make a
- * cache hit take minutes; the sha256 is checked again wherever a box is published or downloaded.
+ * The record of a finished build in `dir`, if it is still usable as a cache hit: it parses as a
+ * record of this very build (its hash names the directory), and every box it lists for
+ * `providers` is a regular file inside `dir` with its recorded size. Sizes, not hashes:
+ * re-hashing gigabytes would make a cache hit take minutes; the sha256 is checked again wherever
+ * a box is published or downloaded. Anything odd is a reason to rebuild, never an error.
  */
-export async function readUsableRecord(dir: string, providers: readonly Provider[]): Promise<BuildRecord | undefined> {
-  let record: BuildRecord;
+export async function checkRecord(dir: string, providers: readonly Provider[]): Promise<RecordCheck> {
+  let text: string;
   try {
-    record = JSON.parse(await readFile(`${dir}/${RECORD_FILE}`, "utf8")) as BuildRecord;
+    text = (await readRegularFile(await resolveInside(dir, RECORD_FILE), MAX_RECORD_BYTES)).toString("utf8");
+  } catch (err) {
+    const code = (err as NodeJS.ErrnoException).code;
+    if (code === "ENOENT") return { reason: undefined };
+    return { reason: `${RECORD_FILE}: ${err instanceof Error ? err.message : String(err)}` };
+  }
+  let json: unknown;
+  try {
+    json = JSON.parse(text);
   } catch {
-    return undefined;
+    return { reason: `${RECORD_FILE} is not valid JSON` };
   }
+  const parsed = recordSchema.safeParse(json);
+  if (!parsed.success) {
+    const issue = parsed.error.issues[0]!;
+    return { reason: `${RECORD_FILE} is not a build record (${issue.path.join(".") || "top level"}: ${issue.message})` };
+  }
+  const { accelerator, ...rest } = parsed.data;
+  const record: BuildRecord = accelerator === undefined ? rest : { ...rest, accelerator };
+  if (record.hash !== basename(dir)) return { reason: `${RECORD_FILE} records build ${record.hash.slice(0, 12)}, not this one` };
   for (const provider of providers) {
-    const box = record.boxes?.find((b) => b.provider === provider);
-    if (!box) return undefined;
-    const st = await stat(`${dir}/${box.file}`).catch(() => undefined);
-    if (!st?.isFile() || st.size !== box.size) return undefined;
+    const box = record.boxes.find((b) => b.provider === provider);
+    if (!box) return { reason: `${RECORD_FILE} lists no ${provider} box` };
+    let path: string;
+    try {
+      path = await resolveInside(dir, box.file);
+    } catch (err) {
+      return { reason: `${provider} box ${err instanceof OutsideRootError ? err.message : `${JSON.stringify(box.file)} cannot be resolved`}` };
+    }
+    const st = await stat(path).catch(() => undefined);
+    if (!st?.isFile()) return { reason: `${provider} box ${box.file} is missing` };
+    if (st.size !== box.size) return { reason: `${provider} box ${box.file} has ${st.size} bytes, the record says ${box.size}` };
   }
-  return record;
+  return { record };
 }

@@ -2,7 +2,7 @@ import { Option, type Command } from "commander";
 import { InputError } from "../errors.js";
 import { formatSize } from "./format.js";
 import { examples } from "./help.js";
-import { positiveInt } from "./options.js";
+import { portNumber, positiveInt } from "./options.js";
 
 const REGISTRY_HELP = "registry: a directory (written directly) or the http(s) URL of `homelab box serve` (default: $HOMELAB_REGISTRY, else ./registry)";
 const TOKEN_HELP = "bearer token for a URL registry (default: $HOMELAB_REGISTRY_TOKEN)";
@@ -144,7 +144,7 @@ export function register(program: Command): void {
     .summary("Serve a registry over HTTP for vagrant")
     .description("Serve a registry directory over HTTP for `vagrant box add http://HOST:PORT/org/box`.")
     .requiredOption("--root <dir>", "registry directory")
-    .option("--port <n>", "TCP port (0: any free port)", (v) => (v === "0" ? 0 : positiveInt("--port")(v)), 8080)
+    .option("--port <n>", "TCP port (0: any free port)", portNumber("--port"), 8080)
     .option("--host <addr>", "address to listen on (0.0.0.0 for the whole network)", "127.0.0.1")
     .option("--public-url <url>", "base URL written into catalogs (default: http://<Host header>)")
     .option("--token-file <file>", 'access tokens as JSON: {"writeTokens": [...], "readTokens": [...]}')

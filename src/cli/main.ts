@@ -66,6 +66,59 @@ export function reportError(err: unknown): number {
     for (const line of err.details) process.stderr.write(`  ${line}\n`);
     return err.exitCode;
   }
-  process.stderr.write(`homelab: unexpected error: ${err instanceof Error ? (err.stack ?? err.message) : String(err)}\n`);
+  const system = describeSystemError(err);
+  if (system !== undefined) {
+    process.stderr.write(`homelab: ${system.message}\n`);
+    return system.exitCode;
+  }
+  // A bug, not something the user did: still one line; the stack only when asked for.
+  const debug = process.env.HOMELAB_DEBUG === "1";
+  const text = err instanceof Error ? (debug ? (err.stack ?? err.message) : err.message) : String(err);
+  process.stderr.write(`homelab: unexpected error: ${debug ? text : oneLine(text)}${debug ? "" : " (HOMELAB_DEBUG=1 shows where)"}\n`);
   return 1;
+}
+
+/**
+ * Node's system errors that a user causes (a port in use, a path that is a directory, an address
+ * this machine does not have), as one line each. Exit 2 when the user named something wrong,
+ * 1 when the machine refused (in use, no permission).
+ */
+const SYSTEM_ERRORS: Record<string, { exitCode: 1 | 2; says: string }> = {
+  EADDRINUSE: { exitCode: 1, says: "address already in use (another program listens there; choose another --port)" },
+  EADDRNOTAVAIL: { exitCode: 2, says: "this machine has no such address (choose another --host)" },
+  EACCES: { exitCode: 1, says: "permission denied" },
+  EPERM: { exitCode: 1, says: "operation not permitted" },
+  ENOENT: { exitCode: 2, says: "no such file or directory" },
+  EISDIR: { exitCode: 2, says: "is a directory" },
+  ENOTDIR: { exitCode: 2, says: "a part of the path is not a directory" },
+  EEXIST: { exitCode: 2, says: "already exists" },
+  ENOTFOUND: { exitCode: 2, says: "no such host" },
+  ENOSPC: { exitCode: 1, says: "no space left on the device" },
+  EROFS: { exitCode: 1, says: "read-only file system" },
+  ERR_SOCKET_BAD_PORT: { exitCode: 2, says: "expected a port from 0 to 65535" },
+};
+
+export function describeSystemError(err: unknown): { message: string; exitCode: 1 | 2 } | undefined {
+  if (!(err instanceof Error)) return undefined;
+  const e = err as NodeJS.ErrnoException & { address?: string; port?: number; hostname?: string; dest?: string };
+  const known = e.code === undefined ? undefined : SYSTEM_ERRORS[e.code];
+  if (known === undefined) return undefined;
+  const where =
+    e.path !== undefined
+      ? `${e.path}${e.dest !== undefined ? ` -> ${e.dest}` : ""}`
+      : e.address !== undefined
+        ? `${e.address}${e.port !== undefined ? `:${e.port}` : ""}`
+        : e.hostname;
+  const subject = where === undefined ? "" : `${printable(where)}: `;
+  const action = e.syscall === undefined ? "" : ` (${e.syscall})`;
+  return { message: `${subject}${known.says}${action}`, exitCode: known.exitCode };
+}
+
+/** Paths and addresses in messages: control characters (a newline, an ESC) made visible. */
+function printable(s: string): string {
+  return /[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.test(s) ? JSON.stringify(s) : s;
+}
+
+function oneLine(s: string): string {
+  return printable(s.split("\n")[0] ?? s);
 }

@@ -55,3 +55,12 @@ export function positiveInt(flag: string): (value: string) => number {
     return n;
   };
 }
+
+/** Parses a TCP port flag (0 = any free port), or fails with a usage error naming the flag. */
+export function portNumber(flag: string): (value: string) => number {
+  return (value: string) => {
+    const n = /^\d{1,5}$/.test(value) ? Number(value) : NaN;
+    if (!(n >= 0 && n <= 65535)) throw new InputError(`${flag}: expected a port from 0 to 65535 (0: any free port), got ${JSON.stringify(value)}`);
+    return n;
+  };
+}

@@ -1,5 +1,5 @@
 import type { Command } from "commander";
-import { InputError } from "../errors.js";
+import { InputError, JobError } from "../errors.js";
 import { examples } from "./help.js";
 import { CONFIG_HELP, DEFAULT_HELP, positiveInt } from "./options.js";
 
@@ -52,25 +52,25 @@ export function register(program: Command): void {
     .option("--dry-run", "print the diff, write nothing")
     .option("--refresh", "ask upstream even when the cache is fresh")
     .option("--timeout <ms>", "deadline of each upstream request", positiveInt("--timeout"))
-    .action(async (opts: UpstreamFlags & { patch?: boolean; minor?: boolean; dryRun?: boolean }) => {
+    .option("--allow-stale", "when upstream cannot be reached, accept an expired cached answer (however old)")
+    .action(async (opts: UpstreamFlags & { patch?: boolean; minor?: boolean; dryRun?: boolean; allowStale?: boolean }) => {
       if (opts.patch && opts.minor) throw new InputError("--patch and --minor: choose one");
-      const { readFile } = await import("node:fs/promises");
-      const { parseConfig } = await import("../config/load.js");
-      const { bumpConfigText } = await import("../versions/bump.js");
+      const { parseConfig, readConfigText } = await import("../config/load.js");
+      const { bumpConfigText, StaleAnswerError } = await import("../versions/bump.js");
       const { unifiedDiff } = await import("../versions/diff.js");
       const { writeFileAtomic } = await import("../fs/atomic-write.js");
       const { configFileToEdit } = await import("./options.js");
       const file = await configFileToEdit(opts.config);
-      let text: string;
-      try {
-        text = await readFile(file, "utf8");
-      } catch (err) {
-        const code = (err as NodeJS.ErrnoException).code;
-        throw new InputError(code === "ENOENT" ? `${file}: no such file (run \`homelab init\` first)` : `${file}: cannot read: ${String(err)}`);
-      }
+      // Bounded, regular files only: the same reader as every other command's config.
+      const text = await readConfigText(file);
       const { alpineMirrorOf } = await import("../os/index.js");
       const mirror = alpineMirrorOf(parseConfig(text, file));
-      const result = await bumpConfigText(text, file, await upstreamFor(mirror, opts), opts.minor ? "minor" : "patch");
+      const result = await bumpConfigText(text, file, await upstreamFor(mirror, opts), opts.minor ? "minor" : "patch", {
+        allowStale: opts.allowStale === true,
+      }).catch((err: unknown) => {
+        if (err instanceof StaleAnswerError) throw new JobError(err.message, { details: ["retry when upstream answers, or pass --allow-stale to use the cached answer"] });
+        throw err;
+      });
       for (const line of result.skipped) process.stderr.write(`homelab: warning: ${line}\n`);
       if (result.changes.length === 0) {
         process.stdout.write(`${file}: every pin is already the newest ${opts.minor ? "stable" : "patch"} release\n`);

@@ -1,11 +1,13 @@
-import { readFile } from "node:fs/promises";
 import { basename, dirname, resolve as resolvePath } from "node:path";
-import { LineCounter, parseDocument } from "yaml";
+import { LineCounter, parseDocument, visit, type Document } from "yaml";
 import type { z } from "zod";
 import { InputError } from "../errors.js";
+import { readRegularFile, ReadRefusedError } from "../fs/read-regular.js";
+import { checkConfigText, decodeConfigBytes, escapeInvisible, MAX_CONFIG_BYTES, positionOf, quoteVisibly } from "./config-text.js";
 import { DEFAULTS, KNOWN_ALPINE_ISO_SHA256, PAUSE_IMAGE_BY_MINOR } from "./defaults.js";
 import { didYouMean } from "./did-you-mean.js";
 import { archOf, osFamily } from "../os/index.js";
+import { checkDocument, checkStructure, MAX_ALIAS_EXPANSION } from "./document-checks.js";
 import { configSchema, type Config } from "./schema.js";
 import { SourceMap } from "./source-map.js";
 
@@ -17,44 +19,100 @@ export interface ConfigProblem {
   message: string;
 }
 
+/** More located lines than anyone reads; the rest is counted, not printed. */
+const MAX_PRINTED_PROBLEMS = 100;
+
 export class ConfigError extends InputError {
   readonly problems: readonly ConfigProblem[];
   constructor(file: string, problems: readonly ConfigProblem[]) {
-    const lines = problems.map((p) => `${file}:${p.line}:${p.col}: ${p.path ? `${p.path}: ` : ""}${p.message}`);
+    const lines = problems
+      .slice(0, MAX_PRINTED_PROBLEMS)
+      .map((p) => `${file}:${p.line}:${p.col}: ${p.path ? `${p.path}: ` : ""}${p.message}`);
+    if (problems.length > MAX_PRINTED_PROBLEMS) lines.push(`... and ${problems.length - MAX_PRINTED_PROBLEMS} more`);
     super(`${file}: ${problems.length} problem${problems.length === 1 ? "" : "s"} in the config`, { details: lines });
     this.problems = problems;
   }
 }
 
-/** Reads and validates a homelab.yaml. Throws ConfigError (exit 2) listing every problem at once. */
-export async function loadConfig(path: string): Promise<Config> {
-  let text: string;
-  try {
-    text = await readFile(path, "utf8");
-  } catch (err) {
-    const code = (err as NodeJS.ErrnoException).code;
-    throw new InputError(
-      code === "ENOENT" ? `${path}: no such file (run \`homelab init\` to write a starter config)` : `${path}: cannot read: ${String(err)}`,
-    );
-  }
-  return parseConfig(text, path);
+/**
+ * A file name as messages show it: as is when it is printable, else JSON-quoted, so a directory
+ * named with a newline or an ESC cannot split a message or drive the terminal.
+ */
+export function printablePath(path: string): string {
+  return /^[^\p{Cc}\p{Cf}\p{Zl}\p{Zp}]*$/u.test(path) ? path : quoteVisibly(path);
 }
 
-/** Validates config text. `file` is only used in messages. */
+
+/** Reads and validates a homelab.yaml. Throws ConfigError (exit 2) listing every problem at once. */
+export async function loadConfig(path: string): Promise<Config> {
+  return parseConfig(await readConfigText(path), path);
+}
+
+/**
+ * The text of a config file: a regular file of at most MAX_CONFIG_BYTES, in UTF-8. Anything else
+ * (a directory, a FIFO, a device, UTF-16, broken UTF-8) is a located ConfigError; a missing or
+ * unreadable file an InputError. Never blocks on a FIFO, never reads more than the limit.
+ */
+export async function readConfigText(path: string): Promise<string> {
+  const display = printablePath(path);
+  let bytes: Buffer;
+  try {
+    bytes = await readRegularFile(path, MAX_CONFIG_BYTES);
+  } catch (err) {
+    if (err instanceof ReadRefusedError) {
+      const message =
+        err.refusal.kind === "too-large"
+          ? `the config is larger than ${MAX_CONFIG_BYTES / 1024} KiB (a homelab.yaml is a few KiB)`
+          : `${err.refusal.what}, expected a YAML file`;
+      throw new ConfigError(display, [{ line: 1, col: 1, path: "", message }]);
+    }
+    const code = (err as NodeJS.ErrnoException).code;
+    throw new InputError(
+      code === "ENOENT"
+        ? `${display}: no such file (run \`homelab init\` to write a starter config)`
+        : `${display}: cannot read: ${code ?? String(err)}`,
+    );
+  }
+  const decoded = decodeConfigBytes(bytes);
+  if ("problem" in decoded) throw new ConfigError(display, [decoded.problem]);
+  return decoded.text;
+}
+
+/** Validates config text. `file` is only used in messages (and to resolve a relative base.image). */
 export function parseConfig(text: string, file = "homelab.yaml"): Config {
-  const display = file.includes("/") ? file : basename(file);
+  const display = printablePath(file.includes("/") ? file : basename(file));
+  const textProblem = checkConfigText(text);
+  if (textProblem !== undefined) throw new ConfigError(display, [textProblem]);
+  const tooBig = checkStructure(text);
+  if (tooBig !== undefined) {
+    throw new ConfigError(display, [{ ...positionOf(text, tooBig.offset), path: "", message: `invalid YAML: ${tooBig.message}` }]);
+  }
   const lines = new LineCounter();
-  const doc = parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: true });
+  // uniqueKeys is checked by checkDocument, in linear time.
+  const doc = withoutStackTraces(() => parseDocument(text, { lineCounter: lines, prettyErrors: false, uniqueKeys: false }));
   if (doc.errors.length > 0) {
     throw new ConfigError(
       display,
       doc.errors.map((e) => {
         const pos = lines.linePos(e.pos[0]);
-        return { line: pos.line, col: pos.col, path: "", message: `invalid YAML: ${firstLine(e.message)}` };
+        return { line: Math.max(pos.line, 1), col: pos.col, path: "", message: `invalid YAML: ${firstLine(e.message)}` };
       }),
     );
   }
-  const data: unknown = doc.toJS();
+  const shapeProblems = checkDocument(doc, lines);
+  if (shapeProblems.length > 0) throw new ConfigError(display, shapeProblems);
+  let data: unknown;
+  try {
+    // maxAliasCount bounds how much the aliases may expand (a "billion laughs" file).
+    data = doc.toJS({ maxAliasCount: MAX_ALIAS_EXPANSION });
+  } catch (err) {
+    const pos = lines.linePos(firstAliasOffset(doc) ?? doc.contents?.range?.[0] ?? 0);
+    const reason = err instanceof Error ? firstLine(err.message) : String(err);
+    const message = /alias count/i.test(reason)
+      ? `invalid YAML: the aliases expand to more than ${MAX_ALIAS_EXPANSION} times their anchors (an alias bomb?)`
+      : `invalid YAML: ${reason}`;
+    throw new ConfigError(display, [{ line: Math.max(pos.line, 1), col: pos.col, path: "", message }]);
+  }
   if (data === null || data === undefined) {
     throw new ConfigError(display, [
       { line: 1, col: 1, path: "", message: "expected a mapping with the homelab config, got an empty file" },
@@ -89,7 +147,20 @@ function resolve(
   }
   if (base !== undefined) {
     // A relative image path is relative to homelab.yaml, not to wherever homelab runs.
-    const image = /^https?:\/\//.test(base.image) ? base.image : resolvePath(source.baseDir, base.image);
+    const isUrl = /^https?:\/\//.test(base.image);
+    const image = isUrl ? base.image : resolvePath(source.baseDir, base.image);
+    const unfit = isUrl ? undefined : unfitLocalPath(image);
+    if (unfit !== undefined) {
+      throw new ConfigError(file, [
+        {
+          ...map.locate(["base", "image"]),
+          path: "base.image",
+          message:
+            `expected a local path Packer can use, got ${truncate(quoteVisibly(image))} (relative paths start at the ` +
+            `config's directory), which ${unfit}: rename the directory or give base.image as an absolute path`,
+        },
+      ]);
+    }
     config.base = { ...base, image };
   }
   if (k8s !== undefined) {
@@ -117,6 +188,21 @@ function resolveAlpine(alpine: z.output<typeof configSchema>["alpine"], map: Sou
     ]);
   }
   return { ...alpine, isoChecksum };
+}
+
+/**
+ * Why an absolute image path cannot go into the bundle, if it cannot. HCL rewrites non-NFC
+ * strings (the path would name another file); Packer parses iso_url as a URL, so `%` is
+ * unescaped and `?`/`#` start a query or a fragment; control characters never belong in a path.
+ * The config's own checks cannot see these: they come from the directory homelab.yaml is in.
+ */
+function unfitLocalPath(path: string): string | undefined {
+  if (path.normalize("NFC") !== path) return "is not in Unicode NFC form (HCL would change it to another path)";
+  const bad = /[%?#]|[\p{Cc}\p{Cf}\p{Zl}\p{Zp}]/u.exec(path);
+  if (bad === null) return undefined;
+  return /[%?#]/.test(bad[0])
+    ? `contains ${JSON.stringify(bad[0])} (Packer reads iso_url as a URL)`
+    : `contains the control character ${quoteVisibly(bad[0])}`;
 }
 
 /** Rules that span fields and need the resolved values. */
@@ -175,7 +261,7 @@ function describeIssue(issue: Issue, map: SourceMap): ConfigProblem[] {
       const hint = didYouMean(key, known);
       return {
         ...map.locate(issue.path, { key }),
-        path: path ? `${path}.${key}` : key,
+        path: path ? `${path}.${showKey(key)}` : showKey(key),
         message: `unknown key${hint ? `, did you mean "${hint}"?` : ""} (expected one of: ${known.join(", ")})`,
       };
     });
@@ -211,18 +297,32 @@ function article(type: string): string {
 function show(value: unknown): string {
   if (value === undefined) return "nothing (the field is missing)";
   if (value === null) return "null";
-  if (Array.isArray(value)) return `a list ${truncate(JSON.stringify(value))}`;
+  if (Array.isArray(value)) return `a list ${truncate(quoteList(value))}`;
   if (typeof value === "object") return "a mapping";
-  if (typeof value === "string") return truncate(JSON.stringify(value));
+  if (typeof value === "string") return truncate(quoteVisibly(value));
   return `${typeof value} ${String(value)}`;
+}
+
+/** A key as it appears in a message: plain keys as they are, anything else quoted and cut short. */
+function showKey(key: string): string {
+  return /^[A-Za-z0-9_-]{1,64}$/.test(key) ? key : truncate(quoteVisibly(key));
+}
+
+/** A list on one line, its strings quoted visibly (nested lists and mappings summarised). */
+function quoteList(items: readonly unknown[]): string {
+  const shown = items.slice(0, 20).map((v) =>
+    typeof v === "string" ? quoteVisibly(v) : Array.isArray(v) ? "[...]" : typeof v === "object" && v !== null ? "{...}" : String(v),
+  );
+  return `[${shown.join(",")}${items.length > 20 ? ",..." : ""}]`;
 }
 
 function truncate(s: string): string {
   return s.length > 80 ? `${s.slice(0, 77)}...` : s;
 }
 
+/** The first line of a message from the YAML parser, with anything invisible it quotes escaped. */
 function firstLine(s: string): string {
-  return s.split("\n")[0] ?? s;
+  return escapeInvisible(s.split("\n")[0] ?? s);
 }
 
 function sortProblems(problems: ConfigProblem[]): ConfigProblem[] {
@@ -246,6 +346,33 @@ function unwrap(schema: unknown): unknown {
     s = (s.def.innerType ?? s.def.in) as typeof s;
   }
   return s;
+}
+
+/**
+ * Runs `fn` with V8's stack capture off. yaml creates an Error per problem it finds, and
+ * capturing each one's stack made a file of 100k errors four times slower; the messages are
+ * all that is used. Synchronous, so nothing else runs while the limit is changed.
+ */
+function withoutStackTraces<T>(fn: () => T): T {
+  const limit = Error.stackTraceLimit;
+  Error.stackTraceLimit = 0;
+  try {
+    return fn();
+  } finally {
+    Error.stackTraceLimit = limit;
+  }
+}
+
+/** Where the first alias is: an alias bomb is reported there. */
+function firstAliasOffset(doc: Document): number | undefined {
+  let offset: number | undefined;
+  visit(doc, {
+    Alias(_key, node) {
+      offset = node.range?.[0];
+      return visit.BREAK;
+    },
+  });
+  return offset;
 }
 
 function hasKey(data: unknown, key: string): boolean {

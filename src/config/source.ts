@@ -1,7 +1,7 @@
 import { stat } from "node:fs/promises";
 import { dirname, join, relative, resolve } from "node:path";
 import { InputError } from "../errors.js";
-import { loadConfig, parseConfig } from "./load.js";
+import { loadConfig, parseConfig, printablePath } from "./load.js";
 import type { Config } from "./schema.js";
 import { starterConfig } from "./starter.js";
 
@@ -14,7 +14,7 @@ export const EMBEDDED_ORIGIN = "(embedded default)";
 /** Where a config came from, for messages. */
 export interface LoadedConfig {
   config: Config;
-  /** The file it was read from (relative to the working directory when below it), or "(embedded default)". */
+  /** The file it was read from (relative to the working directory when below it; quoted when its name has control characters), or "(embedded default)". */
   origin: string;
   /** The project directory: the config file's directory (the working directory for the default). */
   projectDir: string;
@@ -68,7 +68,7 @@ export function embeddedDefault(cwd: string = process.cwd()): LoadedConfig {
 
 /** Loads a named config file. */
 export async function loadConfigFile(file: string, cwd: string = process.cwd()): Promise<LoadedConfig> {
-  return { config: await loadConfig(file), origin: file, projectDir: dirname(resolve(cwd, file)) };
+  return { config: await loadConfig(file), origin: printablePath(file), projectDir: dirname(resolve(cwd, file)) };
 }
 
 /**
@@ -80,5 +80,5 @@ export async function resolveConfig(file: string | undefined, cwd: string = proc
   if (file !== undefined) return loadConfigFile(file, cwd);
   const { file: found } = await findConfigFile(cwd);
   if (found === undefined) return undefined;
-  return { config: await loadConfig(displayPath(found, cwd)), origin: displayPath(found, cwd), projectDir: dirname(found) };
+  return { config: await loadConfig(displayPath(found, cwd)), origin: printablePath(displayPath(found, cwd)), projectDir: dirname(found) };
 }

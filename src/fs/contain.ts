@@ -1,13 +1,13 @@
 import { lstatSync, realpathSync } from "node:fs";
 import { dirname, join, relative, resolve, sep } from "node:path";
-import { JobError } from "../errors.js";
+import { InputError } from "../errors.js";
 
 /**
  * A path under a root (a registry, a build directory) that would lead out of it: an absolute or
  * `..` segment, a NUL byte, or a symlink (planted anywhere on the way) whose target is outside.
- * Exit code 1: the job refuses to touch it.
+ * Such a name comes from input (a URL, a box's metadata, a build record, a bundle marker): exit 2.
  */
-export class OutsideRootError extends JobError {}
+export class OutsideRootError extends InputError {}
 
 /**
  * The one containment check: joins `segments` under `root` and returns the path, or throws
@@ -30,10 +30,11 @@ export function resolveInside(root: string, ...segments: string[]): string {
   }
   const parts: string[] = [];
   for (const segment of segments) {
-    if (segment.includes("\0")) throw refuse(root, segments, "a NUL byte");
-    if (segment.startsWith("/") || segment.startsWith(sep)) throw refuse(root, segments, "an absolute path");
+    if (segment.includes("\0")) throw refuse(root, segments, "contains a NUL byte");
+    if (segment.startsWith("/") || segment.startsWith(sep)) throw refuse(root, segments, "is absolute");
     for (const part of segment.split("/")) {
-      if (part === "" || part === "." || part === "..") throw refuse(root, segments, `a ${JSON.stringify(part)} component`);
+      if (part === "..") throw refuse(root, segments, "contains .. (refused, not normalised)");
+      if (part === "" || part === ".") throw refuse(root, segments, "has an empty or '.' component");
       parts.push(part);
     }
   }
@@ -53,9 +54,9 @@ export function resolveInside(root: string, ...segments: string[]): string {
       try {
         real = realpathSync(probe);
       } catch {
-        throw refuse(root, segments, "a dangling symlink");
+        throw refuse(root, segments, "leads nowhere (a dangling symbolic link)");
       }
-      if (!isUnder(realRoot, real)) throw refuse(root, segments, "a symlink that leads outside");
+      if (!isUnder(realRoot, real)) throw refuse(root, segments, "leads outside through a symbolic link");
       return target;
     }
     if (probe === realRoot) return target;
@@ -70,5 +71,5 @@ export function isUnder(root: string, path: string): boolean {
 }
 
 function refuse(root: string, segments: readonly string[], why: string): OutsideRootError {
-  return new OutsideRootError(`${JSON.stringify(segments.join("/"))} under ${root}: refused, it has ${why}`);
+  return new OutsideRootError(`${JSON.stringify(segments.join("/"))} under ${root}: refused, it ${why}`);
 }

@@ -4,7 +4,7 @@ import { dirname, join, resolve } from "node:path";
 import { processExists } from "../box/lock.js";
 import { HomelabError, InputError, JobError } from "../errors.js";
 import { syncDir, writeFileAtomic } from "./atomic-write.js";
-import { resolveInside } from "./inside.js";
+import { resolveInside } from "./contain.js";
 
 /**
  * A directory homelab writes into but does not own as a whole: a bundle the user also runs

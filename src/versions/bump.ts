@@ -4,10 +4,19 @@ import type { Config } from "../config/schema.js";
 import { osFamily, type OsPin } from "../os/index.js";
 import { JobError } from "../errors.js";
 import type { Fetched } from "./fetcher.js";
+import { formatAge } from "./drift.js";
 import { UpstreamError } from "./http.js";
 import type { Upstream } from "./upstream.js";
 import { compareVersions, minorOf, parseVersion, type VersionKind } from "./version.js";
 import { applyPinEdits, type PinEdit } from "./yaml-edit.js";
+
+export interface BumpOptions {
+  /**
+   * Accept an answer from the cache when upstream cannot be reached (an expired entry, however
+   * old). Off by default: bump writes pins, and a pin from a month-old answer is a guess.
+   */
+  allowStale?: boolean;
+}
 
 /** `patch`: newest release of the pinned branch/minor. `minor`: newest stable release. */
 export type BumpMode = "patch" | "minor";
@@ -37,28 +46,35 @@ export interface BumpResult extends BumpPlan {
  * Alpine's ISO checksum is always written with a new Alpine version: the loader's table only
  * knows the releases homelab shipped with.
  */
-export async function planBump(config: Config, upstream: Upstream, mode: BumpMode): Promise<BumpPlan> {
+export async function planBump(config: Config, upstream: Upstream, mode: BumpMode, opts: BumpOptions = {}): Promise<BumpPlan> {
   const plan: BumpPlan = { changes: [], skipped: [] };
+  const need = needFrom(opts);
   // Only the Alpine pin is in homelab.yaml; the Debian ISO pin is homelab's own (versions check reports it).
   const pin = osFamily(config).upstreamPin;
-  const tasks: Promise<void>[] = pin?.kind === "alpine" ? [planAlpine(pin, upstream, mode, plan)] : [];
-  if (config.k8s) tasks.push(planKubernetes(config.k8s.distribution, config.k8s.version, upstream, mode, plan));
+  const tasks: Promise<void>[] = pin?.kind === "alpine" ? [planAlpine(pin, upstream, mode, plan, need)] : [];
+  if (config.k8s) tasks.push(planKubernetes(config.k8s.distribution, config.k8s.version, upstream, mode, plan, need));
   await Promise.all(tasks);
   plan.changes.sort((a, b) => a.pin.localeCompare(b.pin));
   return plan;
 }
 
 /** Plans and applies to the config text; the caller writes `after` (or not, for --dry-run). */
-export async function bumpConfigText(text: string, file: string, upstream: Upstream, mode: BumpMode): Promise<BumpResult> {
+export async function bumpConfigText(
+  text: string,
+  file: string,
+  upstream: Upstream,
+  mode: BumpMode,
+  opts: BumpOptions = {},
+): Promise<BumpResult> {
   const config = parseConfig(text, file);
-  const plan = await planBump(config, upstream, mode);
+  const plan = await planBump(config, upstream, mode, opts);
   const after = plan.changes.length === 0 ? text : applyPinEdits(text, plan.changes.flatMap((c) => c.edits));
   // The rewritten file must load: a bump never leaves an invalid homelab.yaml behind.
   if (after !== text) parseConfig(after, file);
   return { ...plan, before: text, after };
 }
 
-async function planAlpine(pin: Extract<OsPin, { kind: "alpine" }>, upstream: Upstream, mode: BumpMode, plan: BumpPlan): Promise<void> {
+async function planAlpine(pin: Extract<OsPin, { kind: "alpine" }>, upstream: Upstream, mode: BumpMode, plan: BumpPlan, need: Need): Promise<void> {
   const { version, arch } = pin;
   const pinned = parseVersion("alpine", version)!;
   const release = await need(`alpine.version`, () => upstream.alpine(mode === "patch" ? minorOf(pinned) : "latest-stable", arch));
@@ -74,7 +90,14 @@ async function planAlpine(pin: Extract<OsPin, { kind: "alpine" }>, upstream: Ups
   });
 }
 
-async function planKubernetes(distribution: VersionKind, version: string, upstream: Upstream, mode: BumpMode, plan: BumpPlan): Promise<void> {
+async function planKubernetes(
+  distribution: VersionKind,
+  version: string,
+  upstream: Upstream,
+  mode: BumpMode,
+  plan: BumpPlan,
+  need: Need,
+): Promise<void> {
   const pinned = parseVersion(distribution, version)!;
   const minor = minorOf(pinned);
   let target: string;
@@ -103,12 +126,30 @@ async function planKubernetes(distribution: VersionKind, version: string, upstre
   });
 }
 
-/** A bump cannot guess: any source that fails stops it before anything is written. */
-async function need<T>(pin: string, run: () => Promise<Fetched<T>>): Promise<T> {
-  try {
-    return (await run()).value;
-  } catch (err) {
-    const reason = err instanceof UpstreamError ? err.reason : err instanceof Error ? err.message : String(err);
-    throw new JobError(`${pin}: could not check: ${reason} (nothing written)`, { cause: err });
-  }
+type Need = <T>(pin: string, run: () => Promise<Fetched<T>>) => Promise<T>;
+
+/**
+ * A bump cannot guess: any source that fails stops it before anything is written, and so does an
+ * answer that only the cache had (upstream down) unless the caller allowed that.
+ */
+function needFrom(opts: BumpOptions): Need {
+  return async <T>(pin: string, run: () => Promise<Fetched<T>>): Promise<T> => {
+    let fetched: Fetched<T>;
+    try {
+      fetched = await run();
+    } catch (err) {
+      const reason = err instanceof UpstreamError ? err.reason : err instanceof Error ? err.message : String(err);
+      throw new JobError(`${pin}: could not check: ${reason} (nothing written)`, { cause: err });
+    }
+    const p = fetched.provenance;
+    if (p.from === "stale cache" && !opts.allowStale) {
+      throw new StaleAnswerError(
+        `${pin}: could not check: ${p.reason}; the only answer is a cached one ${formatAge(p.ageMs)} old (nothing written)`,
+      );
+    }
+    return fetched.value;
+  };
 }
+
+/** Upstream was down and only an expired cache entry answered; the CLI says how to accept it. */
+export class StaleAnswerError extends JobError {}

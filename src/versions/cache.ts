@@ -1,8 +1,11 @@
 import { createHash } from "node:crypto";
-import { readFile } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { writeFileAtomic } from "../fs/atomic-write.js";
+import { readRegularFile } from "../fs/read-regular.js";
+
+/** Upstream answers are a few KiB; a bigger entry is not one homelab wrote. */
+const MAX_ENTRY_BYTES = 4 << 20;
 
 /** One cached upstream answer: the raw body, and when it was fetched. */
 export interface CacheEntry {
@@ -24,15 +27,18 @@ export function defaultCacheDir(env: NodeJS.ProcessEnv = process.env): string {
 
 /**
  * A tiny on-disk cache of upstream answers, one JSON file per URL. Only answers that parsed
- * are stored (a garbage answer must not be served for hours). A damaged file is a miss.
+ * are stored (a garbage answer must not be served for hours). A damaged file is a miss, and so is
+ * anything that is not a regular file homelab could have written: a FIFO there must not block
+ * `check` or `generate`, a symbolic link must not make them read another file.
  */
 export class ResponseCache {
   constructor(readonly dir: string) {}
 
   async read(url: string): Promise<CacheEntry | undefined> {
     try {
-      const entry = JSON.parse(await readFile(this.file(url), "utf8")) as Partial<CacheEntry>;
-      if (entry.url !== url || typeof entry.fetchedAt !== "number" || typeof entry.body !== "string") return undefined;
+      const bytes = await readRegularFile(this.file(url), MAX_ENTRY_BYTES, { noFollow: true });
+      const entry = JSON.parse(bytes.toString("utf8")) as Partial<CacheEntry> | null;
+      if (entry?.url !== url || !Number.isFinite(entry.fetchedAt) || typeof entry.body !== "string") return undefined;
       return entry as CacheEntry;
     } catch {
       return undefined;

@@ -42,7 +42,10 @@ export class CachedFetcher {
 
   private async fetchParsed<T>(url: string, parse: (body: string) => T): Promise<Fetched<T>> {
     const { cache, ttlMs, timeoutMs, refresh, now } = this.opts;
-    const cached = await cache.read(url);
+    let cached = await cache.read(url);
+    // An entry from the future (a clock set back, a planted file) has no knowable age: it is
+    // never fresh, and not served as a stale fallback either (it could be any age).
+    if (cached !== undefined && cached.fetchedAt > now()) cached = undefined;
     const cachedValue = cached === undefined ? undefined : tryParse(cached.body, parse);
     if (!refresh && cached && cachedValue && now() - cached.fetchedAt < ttlMs) {
       return { value: cachedValue.value, provenance: { from: "cache", ageMs: now() - cached.fetchedAt } };

@@ -61,6 +61,11 @@ const CORPUS: Array<{ name: string; yaml: string; where: string; says?: RegExp }
   { name: "ssh password with a quote", yaml: "base:\n  image: /b.qcow2\n  checksum: sha256:" + "a".repeat(64) + "\n  ssh: {password: \"pa'ss\"}\n", where: "4:19: base.ssh.password" },
   { name: "ssh user with ${", yaml: "base:\n  image: /b.qcow2\n  checksum: sha256:" + "a".repeat(64) + "\n  ssh:\n    username: a${b}\n", where: "5:15: base.ssh.username" },
   { name: "box version not semver", yaml: "box:\n  version: v1\n", where: "2:12: box.version" },
+  { name: "alias bomb", yaml: "a: &a [x,x,x,x,x,x,x,x,x]\nb: &b [*a,*a,*a,*a,*a,*a,*a,*a,*a]\nc: &c [*b,*b,*b,*b,*b,*b,*b,*b,*b]\norg: [*c,*c,*c,*c,*c,*c,*c,*c,*c]\n", where: "2:8: ", says: /alias bomb/ },
+  { name: "alias without anchor", yaml: "org: *nope\n", where: "1:6: ", says: /no anchor &nope/ },
+  { name: "alias inside its own anchor", yaml: "providers: &p [*p]\n", where: "1:16: ", says: /a cycle/ },
+  { name: "duplicate key in a flow mapping", yaml: "vm: {cpus: 2, cpus: 4}\n", where: "1:15: ", says: /keys must be unique/ },
+  { name: "NUL byte in a comment", yaml: "org: acme # \u0000\n", where: "1:13: ", says: /U\+0000/ },
 ];
 
 /** The located lines of a ConfigError, as the CLI prints them under its message. */
