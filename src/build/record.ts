@@ -1,6 +1,6 @@
 import { createHash } from "node:crypto";
 import { createReadStream } from "node:fs";
-import { stat } from "node:fs/promises";
+import { lstat, stat } from "node:fs/promises";
 import { basename } from "node:path";
 import { z } from "zod";
 import { PROVIDERS, type Provider } from "../config/schema.js";
@@ -88,6 +88,8 @@ export type RecordCheck = { record: BuildRecord } | { reason: string | undefined
  * a box is published or downloaded. Anything odd is a reason to rebuild, never an error.
  */
 export async function checkRecord(dir: string, providers: readonly Provider[]): Promise<RecordCheck> {
+  // Never built: no record, and nothing to say about it.
+  if (!(await lstat(dir).then(() => true, () => false))) return { reason: undefined };
   let text: string;
   try {
     text = (await readRegularFile(await resolveInside(dir, RECORD_FILE), MAX_RECORD_BYTES)).toString("utf8");

@@ -17,6 +17,9 @@ export function register(program: Command): void {
       const schema = configJsonSchema();
       const schemaFile = join(dirname(opts.config), SCHEMA_FILE);
       // Every check before either write: init writes both files or neither.
+      if (!(await isDirectory(dirname(opts.config)))) {
+        throw new InputError(`${opts.config}: the directory ${dirname(opts.config)} does not exist (create it first)`);
+      }
       for (const path of [opts.config, schemaFile]) {
         if (await isDirectory(path)) throw new InputError(`${path} is a directory; init writes a file there`);
       }

@@ -54,9 +54,9 @@ export function resolveInside(root: string, ...segments: string[]): string {
       try {
         real = realpathSync(probe);
       } catch {
-        throw refuse(root, segments, "leads nowhere (a dangling symbolic link)");
+        throw refuse(root, segments, "leads nowhere (a dangling symlink)");
       }
-      if (!isUnder(realRoot, real)) throw refuse(root, segments, "leads outside through a symbolic link");
+      if (!isUnder(realRoot, real)) throw refuse(root, segments, "leads outside through a symlink");
       return target;
     }
     if (probe === realRoot) return target;

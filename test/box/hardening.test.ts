@@ -103,7 +103,7 @@ describe("1. provider and architecture names from a box's metadata.json", () => 
 });
 
 describe("2. DELETE and box rm never follow a symlinked version directory", () => {
-  it("refuses (HTTP 403, CLI exit 1, one line) and the file outside survives", async () => {
+  it("refuses (HTTP 403, CLI exit 2, one line) and the file outside survives", async () => {
     const root = join(tmp.path, "r2");
     await publishBox({ file: makeBox(tmp.path, "two"), name: "acme/sym", version: "1.0.0", registry: root });
     await publishBox({ file: makeBox(tmp.path, "two2"), name: "acme/sym", version: "1.1.0", registry: root });
@@ -126,7 +126,7 @@ describe("2. DELETE and box rm never follow a symlinked version directory", () =
       await server.close({ graceMs: 100 });
     }
     const cli = await runCli(["box", "rm", "acme/sym@1.1.0", "--registry", root]);
-    expect(cli.code).toBe(1);
+    expect(cli.code).toBe(2);
     expect(cli.stderr.trim().split("\n")).toHaveLength(1);
     expect(cli.stderr).not.toMatch(/\n\s+at /);
     expect(readdirSync(victim)).toHaveLength(2);

@@ -62,7 +62,7 @@ describe("installBoxes", () => {
     mkdirSync(join(base, "outside"));
     writeFileSync(join(base, "outside", "a-libvirt.box"), "keep");
     symlinkSync(join(base, "outside"), join(dir, "boxes"));
-    await expect(installBoxes(dir, staged, [box("a-libvirt.box", "new")])).rejects.toThrow(/leads outside through a symbolic link/);
+    await expect(installBoxes(dir, staged, [box("a-libvirt.box", "new")])).rejects.toThrow(/leads outside through a symlink/);
     expect(readFileSync(join(base, "outside", "a-libvirt.box"), "utf8")).toBe("keep");
   });
 });

@@ -54,7 +54,9 @@ function listFiles(dir: string): string[] {
 
 const MARKER = ".homelab-bundle";
 const marker = (dir: string) => JSON.parse(readFileSync(join(dir, MARKER), "utf8")) as { generator: string; files: string[]; pending?: unknown };
-const GEN = ["generate", "--packer-version", "1.6.6"];
+/** Where no homelab.yaml is written, the embedded default (opt-in); else the project's own config. */
+const GEN = ["generate", "--default", "--packer-version", "1.6.6"];
+const GEN_PROJECT = ["generate", "--packer-version", "1.6.6"];
 
 describe("homelab generate -o", () => {
   it("refuses `-o .` in a project (exit 2) and leaves every file of it as it was", async () => {
@@ -99,7 +101,7 @@ describe("homelab generate -o", () => {
     const dir = tmp();
     // kubeadm first, then k3s: the two bundles have different scripts, so some of homelab's files must go.
     writeFileSync(join(dir, "homelab.yaml"), "k8s: {distribution: kubeadm}\n");
-    expect((await runCli([...GEN, "-o", "bundle"], { cwd: dir })).code).toBe(0);
+    expect((await runCli([...GEN_PROJECT, "-o", "bundle"], { cwd: dir })).code).toBe(0);
     const bundle = join(dir, "bundle");
     const first = marker(bundle).files;
     // What `packer build .` leaves in the bundle (see sources.pkr.hcl: output_dir "output",
@@ -115,12 +117,12 @@ describe("homelab generate -o", () => {
     };
     plant(bundle, theirs);
     writeFileSync(join(dir, "homelab.yaml"), "k8s: {distribution: k3s}\n");
-    const again = await runCli([...GEN, "-o", "bundle"], { cwd: dir });
+    const again = await runCli([...GEN_PROJECT, "-o", "bundle"], { cwd: dir });
     expect(again.code, again.stderr).toBe(0);
     expectIntact(bundle, theirs);
 
     // homelab's part is exactly what a fresh generate of the new config writes into an empty directory.
-    expect((await runCli([...GEN, "-o", "fresh"], { cwd: dir })).code).toBe(0);
+    expect((await runCli([...GEN_PROJECT, "-o", "fresh"], { cwd: dir })).code).toBe(0);
     const second = marker(bundle).files;
     expect(second).toEqual(marker(join(dir, "fresh")).files);
     for (const f of second) expect(readFileSync(join(bundle, f)), f).toEqual(readFileSync(join(dir, "fresh", f)));
@@ -131,9 +133,9 @@ describe("homelab generate -o", () => {
   });
 
   it.each([
-    ["a name with ..", (outside: string) => ({ files: ["../victim.txt"] }), "'..'"],
-    ["an absolute name", (outside: string) => ({ files: [join(outside, "victim.txt")] }), "an absolute path"],
-    ["a name through a symlink that leads out", () => ({ files: ["link/victim.txt"] }), "link is a symlink that leads outside"],
+    ["a name with ..", (outside: string) => ({ files: ["../victim.txt"] }), "contains .."],
+    ["an absolute name", (outside: string) => ({ files: [join(outside, "victim.txt")] }), "is absolute"],
+    ["a name through a symlink that leads out", () => ({ files: ["link/victim.txt"] }), "leads outside through a symlink"],
     ["a scratch directory outside", () => ({ files: [], pending: { dirs: ["../outside"], files: ["victim.txt"] } }), "not a homelab scratch directory name"],
   ])("an edited marker with %s cannot make it delete a file outside the bundle (exit 2)", async (_what, content, message) => {
     const dir = tmp();
@@ -184,7 +186,7 @@ describe("homelab generate -o", () => {
     const configs = ["k8s: {distribution: kubeadm}\n", "k8s: {distribution: k3s}\n"];
     const renderings = configs.map((yaml) => renderConfig(parseConfig(yaml), { packerVersion: "1.6.6" }).files);
     writeFileSync(join(dir, "homelab.yaml"), configs[0]!);
-    expect((await runCli([...GEN, "-o", "bundle"], { cwd: dir })).code).toBe(0);
+    expect((await runCli([...GEN_PROJECT, "-o", "bundle"], { cwd: dir })).code).toBe(0);
     const theirs: Tree = { "notes.md": "mine\n", "output/x.box": "box\n", "scripts/mine.sh": "echo mine\n" };
     plant(bundle, theirs);
     // A process that rewrites the bundle over and over, alternating two configs, killed while
@@ -232,7 +234,7 @@ describe("homelab generate -o", () => {
       const listed = new Set(marker(bundle).files);
       for (const files of renderings) for (const name of files.keys()) if (existsSync(join(bundle, name))) expect(listed.has(name), name).toBe(true);
     }
-    const result = await runCli([...GEN, "-o", "bundle"], { cwd: dir });
+    const result = await runCli([...GEN_PROJECT, "-o", "bundle"], { cwd: dir });
     expect(result.code, result.stderr).toBe(0);
     expectIntact(bundle, theirs);
     const m = marker(bundle);
@@ -284,22 +286,19 @@ describe("homelab init", () => {
     expect((await runCli(["init", "--force"], { cwd: dir })).code).toBe(0);
     expect(readFileSync(join(dir, "homelab.yaml"), "utf8")).toMatch(/^# yaml-language-server/);
     expectIntact(dir, { "notes.md": "mine\n" });
-    expect(readdirSync(dir).sort()).toEqual(["homelab.schema.json", "homelab.yaml", "notes.md"]);
+    expect(readdirSync(dir).sort()).toEqual([".gitignore", "homelab.schema.json", "homelab.yaml", "notes.md"]);
   });
 });
 
 describe("homelab build: the build directory", () => {
   it.skipIf(!needTool("packer"))("a forced rebuild (here: one that fails in Packer) keeps the user's files in .homelab/builds/<hash>/", async () => {
     const dir = tmp();
-    // A real Packer run that fails fast and offline: the base image's checksum does not match.
-    writeFileSync(join(dir, "disk.qcow2"), "not really a disk\n");
-    writeFileSync(
-      join(dir, "homelab.yaml"),
-      `debian: {}\nk8s: {distribution: kubeadm, bake: none}\nbase:\n  image: ./disk.qcow2\n  checksum: sha256:${"0".repeat(64)}\n  ssh: {username: vagrant, password: vagrant}\n`,
-    );
-    const first = await runCli(["build", "--accel", "tcg"], { cwd: dir });
+    // A real Packer run that fails fast and offline: the mirror is a closed port on loopback, so
+    // the ISO download is refused at once (a wrong base image checksum is caught before Packer).
+    writeFileSync(join(dir, "homelab.yaml"), "org: acme\nalpine:\n  mirror: http://127.0.0.1:9/alpine\n");
+    const first = await runCli(["build", "--accel", "tcg", "--no-version-check"], { cwd: dir });
     expect(first.code, first.stderr).toBe(1);
-    expect(first.stderr).toContain("Checksums did not match");
+    expect(first.stderr).toContain("error downloading ISO");
     const builds = join(dir, ".homelab", "builds");
     const [hash] = readdirSync(builds);
     const buildDir = join(builds, hash!);
@@ -318,9 +317,9 @@ describe("homelab build: the build directory", () => {
     const again = await runCli(["build", "--accel", "tcg", "--force"], { cwd: dir });
     expect(again.code).toBe(1);
     expectIntact(buildDir, theirs);
-    // The attempt's scratch directory is gone; one more log, the previous one kept.
+    // The attempt's scratch directory is gone; one more attempt's logs, the previous ones kept.
     expect(readdirSync(buildDir).filter((e) => /^\.attempt-\d+-/.test(e))).toEqual([]);
-    expect(readdirSync(join(buildDir, "logs")).length).toBe(logsBefore + 1);
+    expect(readdirSync(join(buildDir, "logs")).length).toBe(logsBefore + 2); // Packer's log and the plain one
     expect(statSync(join(buildDir, "bundle", MARKER)).isFile()).toBe(true);
   });
 });

@@ -60,7 +60,7 @@ describe("box serve", () => {
 describe("init", () => {
   it("-c into a directory that does not exist: exit 2, nothing created", async () => {
     const r = await runCli(["init", "-c", "missing/dir/x.yaml"], { cwd });
-    expectOneLine(r, 2, /^homelab: missing\/dir\/x\.yaml: no such file or directory \(open\)\n$/);
+    expectOneLine(r, 2, /^homelab: missing\/dir\/x\.yaml: the directory missing\/dir does not exist \(create it first\)\n$/);
     expect(readdirSync(cwd).sort()).toEqual(["registry"]);
   });
 
@@ -68,9 +68,9 @@ describe("init", () => {
     mkdirSync(join(cwd, "somedir"));
     writeFileSync(join(cwd, "somedir", "notes.txt"), "mine");
     const plain = await runCli(["init", "-c", "somedir"], { cwd });
-    expectOneLine(plain, 2, /^homelab: somedir already exists/);
+    expectOneLine(plain, 2, /^homelab: somedir is a directory; init writes a file there\n$/);
     const forced = await runCli(["init", "-c", "somedir", "--force"], { cwd });
-    expectOneLine(forced, 2, /^homelab: somedir: is a directory \(open\)\n$/);
+    expectOneLine(forced, 2, /^homelab: somedir is a directory; init writes a file there\n$/);
     expect(readFileSync(join(cwd, "somedir", "notes.txt"), "utf8")).toBe("mine");
   });
 });
