@@ -57,6 +57,11 @@ function alpineInstall(config: AlpineConfig): InstallSource {
       http_directory: "http",
       boot_wait: "30s",
       boot_command: BOOT_COMMAND,
+      // setup-alpine starts sshd in the live ISO (setup-sshd), which refuses root/"vagrant"
+      // until install.sh reboots into the installed system; Packer gives up after
+      // ssh_handshake_attempts refused logins (default 10, about a minute). Let ssh_timeout
+      // end the wait instead: ~5 s between attempts, 30m.
+      ssh_handshake_attempts: 500,
     }),
   };
 }
