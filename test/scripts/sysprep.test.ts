@@ -28,7 +28,13 @@ const DIRTY: Files = {
   "/home/vagrant/.ssh/authorized_keys": { content: "keys\n", mode: 0o600 },
   "/etc/sudoers.d/vagrant": { content: "vagrant ALL=(ALL) NOPASSWD: ALL\n", mode: 0o440 },
   "/etc/doas.d/vagrant.conf": { content: "permit nopass vagrant\n", mode: 0o400 },
+  // The build logged in as root with a password (Alpine: install.sh's "vagrant").
+  "/etc/shadow": { content: "root:$6$salt$hashOfVagrant:20000:0:::::\nvagrant:$6$salt2$hash2:20000:0:99999:7:::\n", mode: 0o640 },
+  // A drop-in homelab did not write: it stays.
+  "/etc/ssh/sshd_config.d/50-site.conf": "ClientAliveInterval 60\n",
 };
+/** install.sh's drop-in for the build's root login (Alpine). */
+const BUILD_DROP_IN = { "/etc/ssh/sshd_config.d/10-homelab-build.conf": "PermitRootLogin yes\nPasswordAuthentication yes\nUseDNS no\n" };
 const GONE = [
   "/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_ed25519_key.pub", "/etc/ssh/ssh_host_rsa_key", "/var/log/messages",
   "/var/log/containerd/containerd.log", "/var/log/journal/abc/system.journal", "/var/lib/dhcp/dhclient.eth0.leases", "/tmp/script_123.sh",
@@ -46,11 +52,11 @@ interface SysprepCase {
 
 const CASES: SysprepCase[] = [
   // Alpine's sshd service creates missing host keys itself.
-  { fam: ALPINE, cache: "/var/cache/apk/APKINDEX.tar.gz", calls: ["fstrim -v /"] },
+  { fam: ALPINE, cache: "/var/cache/apk/APKINDEX.tar.gz", calls: ["passwd -l root", "fstrim -v /"] },
   {
     fam: DEBIAN,
     cache: "/var/cache/apt/archives/containerd_1.6.20.deb",
-    calls: ["apt-get clean", "systemctl daemon-reload", "systemctl enable ssh-host-keys.service", "fstrim -v /"],
+    calls: ["apt-get clean", "systemctl daemon-reload", "systemctl enable ssh-host-keys.service", "passwd -l root", "fstrim -v /"],
   },
 ];
 
@@ -59,7 +65,7 @@ afterEach(() => sb?.dispose());
 
 describe.each(CASES)("sysprep on $fam.family", (c) => {
   const sysprep = shippedScript(c.fam.family, "sysprep");
-  const dirty = (extra: Files = {}) => familySandbox(c.fam, { ...DIRTY, ...extra });
+  const dirty = (extra: Files = {}) => familySandbox(c.fam, { ...DIRTY, ...(c.fam.family === "alpine" ? BUILD_DROP_IN : {}), ...extra });
 
   it.skipIf(!canRun(c.fam))("clears identity, host keys, package cache, logs, leases, tmp and history; keeps vagrant's access; fstrim instead of zeros", async () => {
     sb = await dirty();
@@ -80,6 +86,31 @@ describe.each(CASES)("sysprep on $fam.family", (c) => {
     expect(sb.read("/etc/doas.d/vagrant.conf")).toBe("permit nopass vagrant\n");
     expect(sb.read("/etc/ssh/sshd_config")).toBe("UseDNS no\n");
     expect(r.stdout).toContain("fstrim done; no zero fill needed");
+  });
+
+  it.skipIf(!canRun(c.fam))("ends the build's root login: the build drop-in is gone, root's password is locked, and it says so", async () => {
+    sb = await dirty();
+    const r = await sb.run(sysprep);
+    expect(r.code).toBe(0);
+    expect(sb.exists("/etc/ssh/sshd_config.d/10-homelab-build.conf")).toBe(false);
+    expect(sb.read("/etc/ssh/sshd_config.d/50-site.conf")).toBe("ClientAliveInterval 60\n");
+    const shadow = sb.read("/etc/shadow").split("\n");
+    expect(shadow[0]).toBe("root:!$6$salt$hashOfVagrant:20000:0:::::");
+    expect(shadow[1]).toBe("vagrant:$6$salt2$hash2:20000:0:99999:7:::");
+    expect(r.stdout).toContain("ok   root password locked");
+    expect(r.stdout).toContain("ok   no sshd drop-in permits root or password logins");
+  });
+
+  it.skipIf(!canRun(c.fam))("fails the build when root can still log in with a password: a lock that did not take, a drop-in that permits it", async () => {
+    sb = await dirty({ "/etc/ssh/sshd_config.d/60-site.conf": "PermitRootLogin yes\n" });
+    sb.shim("passwd", "exit 0");
+    const r = await sb.run(sysprep);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("FAIL root password locked: root's password in /etc/shadow is usable");
+    expect(r.stdout).toContain("FAIL no sshd drop-in permits root or password logins: /etc/ssh/sshd_config.d/60-site.conf");
+    expect(r.stderr).toContain("sysprep: ERROR: root can still log in with a password");
+    // Not homelab's file: reported, never removed.
+    expect(sb.read("/etc/ssh/sshd_config.d/60-site.conf")).toBe("PermitRootLogin yes\n");
   });
 
   it.skipIf(!canRun(c.fam))("zero-fills until ENOSPC when fstrim is not supported, and removes the fill file", async () => {

@@ -25,7 +25,8 @@
  * - crictl: images in /.shim/images (one reference per line), printed as crictl's table.
  * - fstrim fails (discard unsupported) if /.shim/fstrim-unsupported exists; dd writes 1 MiB then
  *   stops with ENOSPC, like a zero fill of a full disk; visudo fails if /.shim/visudo-fail exists.
- * - adduser/useradd append to /etc/passwd and create the home; chpasswd records its input.
+ * - adduser/useradd append to /etc/passwd and create the home; chpasswd records its input;
+ *   `passwd -l USER` locks USER in /etc/shadow ("!" before the hash).
  * Everything else (chown, doas, ssh-keygen) only logs.
  */
 import type { FileSpec, Userland } from "./sandbox.js";
@@ -116,6 +117,13 @@ f=/proc/self/mountinfo
 [ -f "$f" ] || exit 0
 awk '$5 == "/" && !/ shared:/ { sub(/ - /, " shared:1 - ") } { print }' "$f" >"$f.new" && mv "$f.new" "$f"`,
   chpasswd: `cat >>"$STATE/chpasswd"`,
+  // passwd -l USER: BusyBox's passwd and shadow-utils' (Debian) both lock by putting "!" before
+  // the hash in /etc/shadow (a locked one stays as it is).
+  passwd: `
+[ "$1" = -l ] && [ -n "$2" ] || { echo "passwd shim: unsupported: $*" >&2; exit 99; }
+grep -q "^$2:" /etc/shadow 2>/dev/null || { echo "passwd: unknown user $2" >&2; exit 1; }
+sed "s/^$2:\\([^!]\\)/$2:!\\1/; s/^$2::/$2:!:/" /etc/shadow >/etc/shadow.new && cat /etc/shadow.new >/etc/shadow && rm /etc/shadow.new
+echo "passwd: password for $2 changed"`,
   chown: "exit 0",
   "ssh-keygen": "exit 0",
 };

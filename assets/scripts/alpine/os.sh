@@ -41,3 +41,7 @@ rshared_at_boot_ok() { [ -x /etc/local.d/k8s-rshared.start ] && svc_enabled loca
 
 # ssh_host_keys_at_boot: Alpine's sshd service creates missing host keys (ssh-keygen -A) itself.
 ssh_host_keys_at_boot() { :; }
+
+# build_login_off: install.sh let Packer in as root with a password through its drop-in; the
+# box must not keep it (sshd reads it at its next start: the build's session is not cut).
+build_login_off() { rm -f /etc/ssh/sshd_config.d/10-homelab-build.conf; }
