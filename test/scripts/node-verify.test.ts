@@ -21,7 +21,7 @@ const KERNEL_OK = [
 interface VerifyCase {
   fam: FamilyUserland;
   containerd: string[];
-  kubeletService: string;
+  kubeletService: string[];
   k3sHost: string[];
   /** The verdict on a containerd whose cgroup driver did not take. */
   wrongDriver: string;
@@ -33,7 +33,8 @@ const CASES: VerifyCase[] = [
   {
     fam: ALPINE,
     containerd: ["ok   containerd cgroup driver cgroupfs", "ok   containerd sandbox image", "ok   containerd CNI dir", "ok   CNI plugins in /usr/libexec/cni"],
-    kubeletService: "ok   kubelet init script",
+    // kubelet-openrc's init script, and the log directory supervise-daemon opens its output_log in.
+    kubeletService: ["ok   kubelet init script", "ok   kubelet log directory /var/log/kubelet"],
     k3sHost: ["ok   cgroups service enabled"],
     wrongDriver: "FAIL containerd cgroup driver cgroupfs: found 'true', expected 'false'",
     systemContainerd: "FAIL no system containerd enabled: containerd is enabled at boot",
@@ -44,7 +45,7 @@ const CASES: VerifyCase[] = [
       "ok   containerd cgroup driver systemd", "ok   containerd runc runtime type", "ok   containerd sandbox image", "ok   containerd CNI dir",
       "ok   containerd CNI config dir", "ok   CNI plugins in /usr/lib/cni",
     ],
-    kubeletService: "ok   kubelet kubeadm drop-in",
+    kubeletService: ["ok   kubelet kubeadm drop-in"],
     k3sHost: ["ok   cgroup v2 controller cpu", "ok   cgroup v2 controller memory", "ok   cgroup v2 controller pids"],
     wrongDriver: "FAIL containerd cgroup driver systemd: found 'false', expected 'true'",
     systemContainerd: "FAIL no system containerd enabled: containerd is enabled at boot",
@@ -113,7 +114,7 @@ describe.each(CASES)("node-verify on $fam.family", (c) => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(verdicts(r.stdout).slice(KERNEL_OK.length + SERVICE_OK.length + c.containerd.length)).toEqual([
-      "ok   kubelet service enabled", "ok   kubelet service not started", c.kubeletService, "ok   kubeadm version", "ok   /etc/kubernetes-version",
+      "ok   kubelet service enabled", "ok   kubelet service not started", ...c.kubeletService, "ok   kubeadm version", "ok   /etc/kubernetes-version",
       `ok   kubelet cgroup driver ${c.containerd[0]!.split(" ").pop()} for kubeadm`, "ok   /etc/crictl.yaml", "ok   crictl installed",
       "ok   pre-pulled images are exactly 7 expected",
     ]);
@@ -186,6 +187,17 @@ describe.skipIf(!canRun(ALPINE))("node-verify, Alpine's part", () => {
     const r = await verify(s, ALPINE, { K8S_DISTRIBUTION: "none", K8S_BAKE: "none" });
     expect(r.code).toBe(1);
     expect(failures(r.stdout)).toEqual(["FAIL root mount shared at boot: what k8s-kernel.sh set up for it is missing or not enabled"]);
+  });
+});
+
+describe.skipIf(!canRun(ALPINE))("node-verify, Alpine's kubelet", () => {
+  it("fails when the kubelet's log directory is missing (supervise-daemon cannot open its output_log)", async () => {
+    const s = await preparedNode(ALPINE, "kubeadm", "binary");
+    expect(s.exists("/var/log/kubelet")).toBe(true);
+    await s.exec(["/bb/rmdir", "/var/log/kubelet"]);
+    const r = await verify(s, ALPINE, { K8S_DISTRIBUTION: "kubeadm", K8S_BAKE: "binary" });
+    expect(r.code).toBe(1);
+    expect(failures(r.stdout)).toEqual(["FAIL kubelet log directory /var/log/kubelet: missing: supervise-daemon cannot open /var/log/kubelet/kubelet.log"]);
   });
 });
 
