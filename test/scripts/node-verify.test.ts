@@ -152,7 +152,21 @@ describe.each(CASES)("node-verify on $fam.family", (c) => {
     expect(r.code).toBe(0);
     expect(verdicts(r.stdout).slice(KERNEL_OK.length)).toEqual([
       ...c.k3sHost, "ok   no system containerd enabled", "ok   k3s binary checksum", `ok   k3s version ${K3S}`, "ok   k3s service enabled", "ok   k3s service not started",
+      "ok   k3s waits for its role",
     ]);
+  });
+
+  it.skipIf(!canRun(c.fam))("k3s fails when the image would start k3s with a role of its own (every clone a server of the same name)", async () => {
+    const s = await preparedNode(c.fam, "k3s", "binary");
+    const settings = c.fam.family === "alpine" ? "/etc/conf.d/k3s" : "/etc/default/k3s";
+    s.write(settings, s.read(settings).replace(/^K3S_EXEC=.*$/m, c.fam.family === "alpine" ? 'K3S_EXEC="server"' : "K3S_EXEC=server"));
+    const r = await verify(s, c.fam, { K8S_DISTRIBUTION: "k3s", K8S_BAKE: "binary" });
+    expect(r.code).toBe(1);
+    expect(failures(r.stdout)).toEqual(["FAIL k3s waits for its role: its service would start before provisioning sets a role (and writes /etc/rancher/k3s/config.yaml)"]);
+    s.write(settings, s.read(settings).replace(/^K3S_EXEC=.*$/m, "K3S_EXEC="));
+    s.write("/etc/rancher/k3s/config.yaml", "token: baked\n");
+    const baked = await verify(s, c.fam, { K8S_DISTRIBUTION: "k3s", K8S_BAKE: "binary" });
+    expect(failures(baked.stdout)).toEqual(["FAIL k3s waits for its role: /etc/rancher/k3s/config.yaml is in the image"]);
   });
 
   it.skipIf(!canRun(c.fam))("k3s fails with a system containerd enabled and a binary that is not the recorded one", async () => {

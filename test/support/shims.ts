@@ -13,7 +13,9 @@
  *   the family's init system names it (`containerd` for OpenRC, `containerd.service` for systemd:
  *   FamilyUserland.unit). Like the real tools, rc-update/rc-service refuse a service without
  *   /etc/init.d/NAME and systemctl one without a unit file; systemctl `mask` links the unit to
- *   /dev/null as systemd does; is-enabled/is-active print and exit like systemd; `list-units
+ *   /dev/null as systemd does; start skips a unit whose ConditionPathExists= fails; rc-service
+ *   start sources conf.d and the init script and runs its start_pre, as openrc-run does;
+ *   is-enabled/is-active print and exit like systemd; `list-units
  *   --type=swap` prints the units in /.shim/swap-units.
  * - the kernel: `modprobe M` marks /sys/module/M; `sysctl -p FILE` writes FILE's values into
  *   /proc/sys; `swapoff -a` empties /proc/swaps and /.shim/swap-units; `mount --make-rshared /`
@@ -167,7 +169,15 @@ svc="$1"; action="$2"
 [ -f "/etc/init.d/$svc" ] || { echo " * rc-service: service \\\`$svc' does not exist" >&2; exit 1; }
 case "$action" in
 status) grep -qx "$svc" "$STATE/active" 2>/dev/null && { echo " * status: started"; exit 0; }; echo " * status: stopped"; exit 3 ;;
-start|restart) grep -qx "$svc" "$STATE/active" 2>/dev/null || echo "$svc" >>"$STATE/active"; exit 0 ;;
+start|restart)
+  # As openrc-run: the service's conf.d and init script are sourced, start_pre must succeed.
+  if ! (
+    eerror() { echo " * ERROR: $*" >&2; }; einfo() { :; }; ewarn() { echo " * WARNING: $*" >&2; }
+    if [ -f "/etc/conf.d/$svc" ]; then . "/etc/conf.d/$svc"; fi
+    . "/etc/init.d/$svc"
+    if command -v start_pre >/dev/null 2>&1; then start_pre; fi
+  ); then echo " * ERROR: $svc failed to start" >&2; exit 1; fi
+  grep -qx "$svc" "$STATE/active" 2>/dev/null || echo "$svc" >>"$STATE/active"; exit 0 ;;
 stop) grep -vx "$svc" "$STATE/active" >"$STATE/active.new" 2>/dev/null; mv "$STATE/active.new" "$STATE/active"; exit 0 ;;
 esac
 exit 99`,
@@ -206,6 +216,14 @@ unit_of() { case "$1" in *.service|*.socket|*.swap|*.target|*.mount|*.timer) ech
 exists() { [ -e "/etc/systemd/system/$1" ] || [ -e "/usr/lib/systemd/system/$1" ]; }
 masked() { [ "$(readlink "/etc/systemd/system/$1" 2>/dev/null)" = /dev/null ]; }
 has() { grep -qx "$2" "$STATE/$1" 2>/dev/null; }
+# conditions_met UNIT: its ConditionPathExists= hold; a unit whose condition fails is skipped
+# (not started, and "start" still succeeds), as systemd does.
+conditions_met() {
+  f="/etc/systemd/system/$1"; [ -e "$f" ] || f="/usr/lib/systemd/system/$1"
+  for p in $(sed -n 's/^ConditionPathExists=//p' "$f" 2>/dev/null); do
+    case "$p" in !*) [ ! -e "\${p#!}" ] || return 1 ;; *) [ -e "$p" ] || return 1 ;; esac
+  done
+}
 add() { has "$1" "$2" || echo "$2" >>"$STATE/$1"; }
 del() { grep -vx "$2" "$STATE/$1" >"$STATE/$1.new" 2>/dev/null; mv "$STATE/$1.new" "$STATE/$1"; }
 now=""; args=""
@@ -218,12 +236,12 @@ enable)
   for u in "$@"; do u=$(unit_of "$u")
     exists "$u" || { echo "Failed to enable unit: Unit file $u does not exist." >&2; exit 1; }
     masked "$u" && { echo "Failed to enable unit: Unit file /etc/systemd/system/$u is masked." >&2; exit 1; }
-    add enabled "$u"; [ -n "$now" ] && add active "$u"
+    add enabled "$u"; [ -n "$now" ] && conditions_met "$u" && add active "$u"
   done; exit 0 ;;
 start|restart)
   for u in "$@"; do u=$(unit_of "$u")
     exists "$u" || { echo "Failed to $verb $u: Unit $u not found." >&2; exit 5; }
-    add active "$u"
+    conditions_met "$u" && add active "$u"
   done; exit 0 ;;
 stop) for u in "$@"; do del active "$(unit_of "$u")"; done; exit 0 ;;
 mask)

@@ -129,6 +129,14 @@ k3s_checks() {
 	*) fail "k3s version $K3S_VERSION" "k3s --version says '${version_line:-nothing}'" ;;
 	esac
 	check_enabled_not_started k3s
+	# Each clone must get its role (and its config.yaml) at provisioning, never from the image.
+	if [ -e /etc/rancher/k3s/config.yaml ]; then
+		fail "k3s waits for its role" "/etc/rancher/k3s/config.yaml is in the image"
+	elif k3s_role_guard_ok; then
+		ok "k3s waits for its role"
+	else
+		fail "k3s waits for its role" "its service would start before provisioning sets a role (and writes /etc/rancher/k3s/config.yaml)"
+	fi
 	[ "$K8S_BAKE" = airgap ] || return 0
 
 	case "$ARCH" in aarch64) karch=arm64 ;; *) karch=amd64 ;; esac
