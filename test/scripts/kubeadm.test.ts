@@ -37,7 +37,8 @@ const CASES: KubeadmCase[] = [
     },
     calls: [
       "apk policy kubeadm",
-      "apk add kubelet-openrc cri-tools iptables iproute2 socat ethtool conntrack-tools",
+      // '!name' in apk's world: Alpine's own kubeadm/kubelet/kubectl may never replace the upstream binaries.
+      "apk add !kubeadm !kubelet !kubectl kubelet-openrc cri-tools iptables iproute2 socat ethtool conntrack-tools",
       "kubeadm version -o short",
       "rc-update add kubelet default",
       `kubeadm config images list --kubernetes-version ${VERSION}`,
@@ -178,6 +179,19 @@ describe.each(CASES)("k8s-kubeadm on $fam.family", (c) => {
 });
 
 describe.skipIf(!canRun(ALPINE))("k8s-kubeadm, Alpine's part: the community repository", () => {
+  it("with the upstream binaries, apk refuses to install Alpine's kubelet, kubeadm or kubectl over them later", async () => {
+    const alpine = CASES[0]!;
+    const node = { ...alpine.node, "/.shim/pkgs/kubelet/usr/bin/kubelet": { content: "#!/bb/sh\necho alpine kubelet\n", mode: 0o755 } };
+    const { r, s } = await run({ ...alpine, node }, releases(ALPINE, "amd64"), "binary");
+    expect(r.code).toBe(0);
+    for (const pkg of ["kubelet", "kubeadm", "kubectl"]) {
+      const add = await s.exec(["apk", "add", pkg]);
+      expect(add.code).not.toBe(0);
+      expect(add.stderr).toContain(`conflicts: world[!${pkg}]`);
+    }
+    expect(s.read("/usr/bin/kubelet")).toBe(binaries(ALPINE).kubelet);
+  });
+
   it("installs from the repository when it carries exactly the pinned version (fuzzy pins), downloading nothing", async () => {
     const alpine = CASES[0]!;
     const bins = binaries(ALPINE);

@@ -143,8 +143,14 @@ policy)
   exit 0 ;;
 add)
   shift
+  # '!NAME' is a conflict in the world (apk-tools src/package.c apk_dep_parse: "[!]name[[op]ver]"):
+  # NAME can no longer be installed.
   for p in "$@"; do
-    p=$(printf '%s' "$p" | sed 's/[~=<>].*//')${installPackage}
+    case "$p" in '!'*) echo "\${p#!}" >>"$STATE/world-conflicts"; continue ;; esac
+    p=$(printf '%s' "$p" | sed 's/[~=<>].*//')
+    if grep -qx "$p" "$STATE/world-conflicts" 2>/dev/null; then
+      printf 'ERROR: unable to select packages:\n  %s (virtual):\n    conflicts: world[!%s]\n' "$p" "$p" >&2; exit 1
+    fi${installPackage}
   done
   exit 0 ;;
 esac

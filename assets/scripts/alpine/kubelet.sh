@@ -4,7 +4,9 @@
 # kubeadm_host_packages: what the kubeadm and kubelet packages would have pulled in, when the
 # upstream binaries are used instead: kubelet-openrc depends only on openrc (not on the kubelet
 # package), so it brings Alpine's init script and conf.d without a conflicting kubelet.
-kubeadm_host_packages() { pkg_add kubelet-openrc cri-tools iptables iproute2 socat ethtool conntrack-tools; }
+# The '!' entries are conflicts in apk's world (apk-tools: "[!]name"): a later `apk add` or
+# upgrade can never put Alpine's own kubeadm, kubelet or kubectl over the upstream binaries.
+kubeadm_host_packages() { pkg_add '!kubeadm' '!kubelet' '!kubectl' kubelet-openrc cri-tools iptables iproute2 socat ethtool conntrack-tools; }
 # crictl_from_packages: cri-tools (in both package sets above) brings crictl.
 crictl_from_packages() { return 0; }
 
