@@ -197,7 +197,7 @@ describe.each(CASES)("node-verify on $fam.family", (c) => {
 describe.skipIf(!canRun(ALPINE))("node-verify, Alpine's part", () => {
   it("fails when the boot-time rshared script is gone (OpenRC leaves / private at boot)", async () => {
     const s = await preparedNode(ALPINE, "none", "none");
-    await s.exec(["/bb/rm", "/etc/local.d/k8s-rshared.start"]);
+    await s.exec(["/bb/rm", "/etc/init.d/k8s-rshared"]);
     const r = await verify(s, ALPINE, { K8S_DISTRIBUTION: "none", K8S_BAKE: "none" });
     expect(r.code).toBe(1);
     expect(failures(r.stdout)).toEqual(["FAIL root mount shared at boot: what k8s-kernel.sh set up for it is missing or not enabled"]);

@@ -26,18 +26,29 @@ swap_units_disable() { :; }
 
 # rshared_by_init: OpenRC leaves / private, so the node must make it rshared at every boot.
 rshared_by_init() { return 1; }
-# rshared_at_boot: `local` runs /etc/local.d/*.start at every boot.
+# rshared_at_boot: a service of its own, ordered before the ones that need an rshared root
+# (`local` would run it after every other service of the runlevel, containerd included).
 rshared_at_boot() {
-	mkdir -p /etc/local.d
-	write_file /etc/local.d/k8s-rshared.start 755 <<'START'
-#!/bin/sh
+	write_file /etc/init.d/k8s-rshared 755 <<'INITD'
+#!/sbin/openrc-run
 # Written by homelab k8s-kernel.sh: Kubernetes mount propagation needs an rshared root.
-mount --make-rshared /
-START
-	svc_enable local
+description="Make / rshared for Kubernetes mount propagation"
+
+depend() {
+	need localmount
+	before containerd kubelet k3s
+}
+
+start() {
+	ebegin "Making / rshared"
+	mount --make-rshared /
+	eend $?
+}
+INITD
+	svc_enable k8s-rshared
 }
 # rshared_at_boot_ok: what rshared_at_boot set up is there.
-rshared_at_boot_ok() { [ -x /etc/local.d/k8s-rshared.start ] && svc_enabled local; }
+rshared_at_boot_ok() { [ -x /etc/init.d/k8s-rshared ] && svc_enabled k8s-rshared; }
 
 # ssh_host_keys_at_boot: Alpine's sshd service creates missing host keys (ssh-keygen -A) itself.
 ssh_host_keys_at_boot() { :; }
