@@ -51,8 +51,8 @@ interface SysprepCase {
 }
 
 const CASES: SysprepCase[] = [
-  // Alpine's sshd service creates missing host keys itself.
-  { fam: ALPINE, cache: "/var/cache/apk/APKINDEX.tar.gz", calls: ["passwd -l root", "fstrim -v /"] },
+  // Alpine's sshd service creates missing host keys itself; nothing makes a machine-id but ours.
+  { fam: ALPINE, cache: "/var/cache/apk/APKINDEX.tar.gz", calls: ["rc-update add machine-id default", "passwd -l root", "fstrim -v /"] },
   {
     fam: DEBIAN,
     cache: "/var/cache/apt/archives/containerd_1.6.20.deb",
@@ -136,6 +136,22 @@ describe.each(CASES)("sysprep on $fam.family", (c) => {
     const invalid = await sb.run(sysprep, { SYSPREP_ZERO_FILL: "maybe" });
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toContain("SYSPREP_ZERO_FILL 'maybe' must be yes or no");
+  });
+});
+
+describe.skipIf(!canRun(ALPINE))("sysprep, Alpine's part", () => {
+  it("gives each clone its own machine-id at its first boot (OpenRC has no systemd to do it), and keeps it after", async () => {
+    sb = await familySandbox(ALPINE, DIRTY);
+    expect((await sb.run(shippedScript("alpine", "sysprep"))).code).toBe(0);
+    expect(sb.read("/etc/machine-id")).toBe("");
+    expect(sb.read("/etc/init.d/machine-id")).toMatch(/^\s*before .*containerd kubelet k3s/m);
+    const first = await sb.exec(["rc-service", "machine-id", "start"]);
+    expect(first.code).toBe(0);
+    const id = sb.read("/etc/machine-id");
+    expect(id).toMatch(/^[0-9a-f]{32}\n$/);
+    expect(id).not.toBe("0123456789abcdef0123456789abcdef\n");
+    await sb.exec(["rc-service", "machine-id", "start"]);
+    expect(sb.read("/etc/machine-id")).toBe(id);
   });
 });
 

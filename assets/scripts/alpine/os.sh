@@ -56,3 +56,28 @@ ssh_host_keys_at_boot() { :; }
 # build_login_off: install.sh let Packer in as root with a password through its drop-in; the
 # box must not keep it (sshd reads it at its next start: the build's session is not cut).
 build_login_off() { rm -f /etc/ssh/sshd_config.d/10-homelab-build.conf; }
+
+# machine_id_at_boot: sysprep leaves /etc/machine-id empty; systemd would fill it at the first
+# boot, OpenRC does not (and nothing else on a node does: no dbus). A service ordered before the
+# ones that read it gives each clone its own id once and keeps it after.
+machine_id_at_boot() {
+	write_file /etc/init.d/machine-id 755 <<'INITD'
+#!/sbin/openrc-run
+# Written by homelab sysprep.sh: the box ships with an empty /etc/machine-id; each clone makes its own.
+description="Give this machine its own /etc/machine-id at its first boot"
+
+depend() {
+	need localmount
+	before containerd kubelet k3s
+}
+
+start() {
+	[ -s /etc/machine-id ] && return 0
+	ebegin "Generating /etc/machine-id"
+	id=$(head -c 16 /dev/urandom | od -An -tx1 | tr -d ' \n')
+	[ ${#id} -eq 32 ] && printf '%s\n' "$id" >/etc/machine-id
+	eend $?
+}
+INITD
+	svc_enable machine-id
+}

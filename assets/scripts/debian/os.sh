@@ -108,3 +108,6 @@ UNIT
 # build_login_off: the preseed gives root no password and leaves sshd's settings alone: nothing
 # of the build's login to undo (the lock in sysprep still holds for a bring-your-own image).
 build_login_off() { :; }
+
+# machine_id_at_boot: systemd writes a new id into an empty /etc/machine-id at the first boot.
+machine_id_at_boot() { :; }

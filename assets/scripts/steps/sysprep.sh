@@ -18,6 +18,7 @@ chmod 444 /etc/machine-id
 mkdir -p /var/lib/dbus
 rm -f /var/lib/dbus/machine-id
 ln -s /etc/machine-id /var/lib/dbus/machine-id
+machine_id_at_boot
 
 # Each clone makes its own SSH host keys at its first boot.
 ssh_host_keys_at_boot
