@@ -64,6 +64,17 @@ describe.each(KERNEL)("k8s-kernel on $fam.family", (c) => {
 });
 
 describe.skipIf(!canRun(ALPINE))("k8s-kernel, Alpine's part", () => {
+  it("boots with the unified cgroup v2 hierarchy: rc_cgroup_mode=\"unified\" in rc.conf, the other settings kept", async () => {
+    sb = await familySandbox(ALPINE);
+    expect((await sb.run(shippedScript("alpine", "k8s-kernel"))).code).toBe(0);
+    expect(sb.read("/etc/rc.conf")).toBe('#rc_parallel="NO"\nrc_cgroup_mode="unified"\n#rc_cgroup_controllers=""\n');
+    // A set mode is replaced, and a second run changes nothing.
+    sb.write("/etc/rc.conf", 'rc_parallel="YES"\nrc_cgroup_mode="hybrid"\n');
+    expect((await sb.run(shippedScript("alpine", "k8s-kernel"))).code).toBe(0);
+    expect((await sb.run(shippedScript("alpine", "k8s-kernel"))).code).toBe(0);
+    expect(sb.read("/etc/rc.conf")).toBe('rc_parallel="YES"\nrc_cgroup_mode="unified"\n');
+  });
+
   it("the boot-time service makes a private root rshared when OpenRC starts it", async () => {
     sb = await familySandbox(ALPINE, { "/proc/self/mountinfo": MOUNTINFO.private });
     expect((await sb.run(shippedScript("alpine", "k8s-kernel"))).code).toBe(0);

@@ -15,6 +15,8 @@ const KERNEL_OK = [
   "ok   sysctl net.bridge.bridge-nf-call-iptables", "ok   sysctl net.bridge.bridge-nf-call-ip6tables", "ok   sysctl net.ipv4.ip_forward",
   "ok   sysctl fs.inotify.max_user_instances", "ok   sysctl fs.inotify.max_user_watches", "ok   sysctls applied at boot",
   "ok   no active swap", "ok   no swap in /etc/fstab", "ok   no active swap units", "ok   root mount shared", "ok   root mount shared at boot",
+  // The kubelet >= 1.35 refuses cgroup v1.
+  "ok   cgroup v2",
 ];
 
 /** One specification of node-verify; each family's own checks (its containerd, kubelet service, k3s host) as data. */
@@ -201,6 +203,21 @@ describe.skipIf(!canRun(ALPINE))("node-verify, Alpine's part", () => {
     const r = await verify(s, ALPINE, { K8S_DISTRIBUTION: "none", K8S_BAKE: "none" });
     expect(r.code).toBe(1);
     expect(failures(r.stdout)).toEqual(["FAIL root mount shared at boot: what k8s-kernel.sh set up for it is missing or not enabled"]);
+  });
+});
+
+describe.each([
+  // OpenRC mounts what rc_cgroup_mode in /etc/rc.conf says at boot (the build's own boot may still be hybrid).
+  { fam: ALPINE, v1: async (s: Sandbox) => s.write("/etc/rc.conf", s.read("/etc/rc.conf").replace('rc_cgroup_mode="unified"', 'rc_cgroup_mode="hybrid"')), found: "/etc/rc.conf: rc_cgroup_mode is 'hybrid', not unified" },
+  // systemd on Debian 12 mounts the unified hierarchy unless told otherwise on the kernel command line.
+  { fam: DEBIAN, v1: async (s: Sandbox) => void (await s.exec(["/deb/rm", "/sys/fs/cgroup/cgroup.controllers"])), found: "/sys/fs/cgroup is not the unified cgroup v2 hierarchy" },
+])("node-verify's cgroup v2 check on $fam.family", ({ fam, v1, found }) => {
+  it.skipIf(!canRun(fam))("fails a node that boots with cgroup v1", async () => {
+    const s = await preparedNode(fam, "none", "none");
+    await v1(s);
+    const r = await verify(s, fam, { K8S_DISTRIBUTION: "none", K8S_BAKE: "none" });
+    expect(r.code).toBe(1);
+    expect(failures(r.stdout)).toEqual([`FAIL cgroup v2: ${found}`]);
   });
 });
 

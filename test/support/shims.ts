@@ -296,6 +296,8 @@ export const ALPINE: FamilyUserland = {
     "/etc/init.d/local": exe("#!/sbin/openrc-run\n"),
     "/etc/init.d/sshd": exe("#!/sbin/openrc-run\n"),
     "/proc/self/mountinfo": MOUNTINFO.private,
+    // OpenRC's rc.conf as Alpine installs it: the cgroup mode left at its commented default.
+    "/etc/rc.conf": '#rc_parallel="NO"\n# rc_cgroup_mode="hybrid"\n#rc_cgroup_controllers=""\n',
     "/.shim/containerd-version": "containerd github.com/containerd/containerd/v2 v2.3.3 abc\n",
   },
   unit: (name) => name,

@@ -81,3 +81,20 @@ start() {
 INITD
 	svc_enable machine-id
 }
+
+# cgroup_v2_at_boot: the kubelet >= 1.35 refuses cgroup v1; OpenRC mounts the hierarchy
+# rc_cgroup_mode in /etc/rc.conf names (hybrid keeps v1 controllers): unified from the next boot
+# on. Only that setting's line is rewritten; the rest of rc.conf stays as it is.
+cgroup_v2_at_boot() {
+	_rc=/etc/rc.conf
+	[ -f "$_rc" ] || die "$_rc is missing: is OpenRC installed?"
+	awk '
+		/^[[:space:]]*#?[[:space:]]*rc_cgroup_mode=/ { if (!done) print "rc_cgroup_mode=\"unified\""; done = 1; next }
+		{ print }
+		END { if (!done) print "rc_cgroup_mode=\"unified\"" }' "$_rc" | write_file "$_rc" 644
+}
+# cgroup_v2_ok: the node boots with cgroup v2 (what cgroup_v2_at_boot set); else prints what it found.
+cgroup_v2_ok() {
+	_mode=$(sed -n 's/^[[:space:]]*rc_cgroup_mode="\{0,1\}\([a-z]*\).*/\1/p' /etc/rc.conf 2>/dev/null | tail -n 1)
+	[ "$_mode" = unified ] || { echo "/etc/rc.conf: rc_cgroup_mode is '${_mode:-unset}', not unified"; return 1; }
+}

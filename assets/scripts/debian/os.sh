@@ -111,3 +111,8 @@ build_login_off() { :; }
 
 # machine_id_at_boot: systemd writes a new id into an empty /etc/machine-id at the first boot.
 machine_id_at_boot() { :; }
+
+# cgroup_v2_at_boot: systemd on Debian 12 mounts the unified cgroup v2 hierarchy by default.
+cgroup_v2_at_boot() { :; }
+# cgroup_v2_ok: the unified hierarchy is mounted (what every boot gives); else prints what it found.
+cgroup_v2_ok() { [ -f /sys/fs/cgroup/cgroup.controllers ] || { echo "/sys/fs/cgroup is not the unified cgroup v2 hierarchy"; return 1; }; }

@@ -66,6 +66,7 @@ kernel_checks() {
 	prop=$(root_propagation)
 	case "$prop" in shared*) ok "root mount shared" ;; *) fail "root mount shared" "/ is ${prop:-not found} in /proc/self/mountinfo" ;; esac
 	if rshared_at_boot_ok; then ok "root mount shared at boot"; else fail "root mount shared at boot" "what k8s-kernel.sh set up for it is missing or not enabled"; fi
+	if found=$(cgroup_v2_ok); then ok "cgroup v2"; else fail "cgroup v2" "$found"; fi
 }
 
 kubeadm_checks() {
