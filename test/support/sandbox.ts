@@ -236,6 +236,10 @@ export class Sandbox {
       child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
       child.on("error", reject);
       child.on("close", (code) => resolvePromise({ code: code ?? -1, stdout, stderr }));
+      // A command that exits without reading its input closes the pipe first: EPIPE is no error.
+      child.stdin.on("error", (e: NodeJS.ErrnoException) => {
+        if (e.code !== "EPIPE") reject(e);
+      });
       child.stdin.end(stdin);
     });
   }
