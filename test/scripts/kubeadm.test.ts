@@ -179,6 +179,17 @@ describe.each(CASES)("k8s-kubeadm on $fam.family", (c) => {
 });
 
 describe.skipIf(!canRun(ALPINE))("k8s-kubeadm, Alpine's part: the community repository", () => {
+  it("with the upstream binaries, kubelet-openrc's service can start: its log directory is there (only the kubelet package would make it)", async () => {
+    const { r, s } = await run(CASES[0]!, releases(ALPINE, "amd64"), "binary");
+    expect(r.code).toBe(0);
+    expect((await s.exec(["rc-service", "kubelet", "start"])).code).toBe(0);
+    await s.exec(["rc-service", "kubelet", "stop"]);
+    await s.exec(["/bb/rmdir", "/var/log/kubelet"]);
+    const missing = await s.exec(["rc-service", "kubelet", "start"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("supervise-daemon: /var/log/kubelet/kubelet.log: No such file or directory");
+  });
+
   it("with the upstream binaries, apk refuses to install Alpine's kubelet, kubeadm or kubectl over them later", async () => {
     const alpine = CASES[0]!;
     const node = { ...alpine.node, "/.shim/pkgs/kubelet/usr/bin/kubelet": { content: "#!/bb/sh\necho alpine kubelet\n", mode: 0o755 } };

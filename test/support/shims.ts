@@ -14,7 +14,8 @@
  *   FamilyUserland.unit). Like the real tools, rc-update/rc-service refuse a service without
  *   /etc/init.d/NAME and systemctl one without a unit file; systemctl `mask` links the unit to
  *   /dev/null as systemd does; start skips a unit whose ConditionPathExists= fails; rc-service
- *   start sources conf.d and the init script and runs its start_pre and start, as openrc-run does;
+ *   start sources conf.d and the init script and runs its start_pre and start, as openrc-run does
+ *   (a supervise-daemon service fails when the directory of its output_log/error_log is missing);
  *   is-enabled/is-active print and exit like systemd; `list-units
  *   --type=swap` prints the units in /.shim/swap-units.
  * - the kernel: `modprobe M` marks /sys/module/M; `sysctl -p FILE` writes FILE's values into
@@ -180,10 +181,17 @@ start|restart)
   if ! (
     eerror() { echo " * ERROR: $*" >&2; }; einfo() { :; }; ewarn() { echo " * WARNING: $*" >&2; }
     ebegin() { :; }; eend() { return "\${1:-0}"; }
+    RC_SVCNAME="$svc"
     if [ -f "/etc/conf.d/$svc" ]; then . "/etc/conf.d/$svc"; fi
     . "/etc/init.d/$svc"
     if command -v start_pre >/dev/null 2>&1; then start_pre || exit 1; fi
-    if command -v start >/dev/null 2>&1; then start; fi
+    if command -v start >/dev/null 2>&1; then start; exit; fi
+    # supervise-daemon opens output_log/error_log before it runs the command, and fails without them.
+    if [ "\${supervisor:-}" = supervise-daemon ]; then
+      for log in "\${output_log:-}" "\${error_log:-}"; do
+        [ -z "$log" ] || [ -d "\${log%/*}" ] || { echo "supervise-daemon: $log: No such file or directory" >&2; exit 1; }
+      done
+    fi
   ); then echo " * ERROR: $svc failed to start" >&2; exit 1; fi
   grep -qx "$svc" "$STATE/active" 2>/dev/null || echo "$svc" >>"$STATE/active"; exit 0 ;;
 stop) grep -vx "$svc" "$STATE/active" >"$STATE/active.new" 2>/dev/null; mv "$STATE/active.new" "$STATE/active"; exit 0 ;;
