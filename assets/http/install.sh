@@ -18,12 +18,14 @@ done
 [ -n "$disk" ] || { log "no virtual disk found (looked for vda, sda, nvme0n1)"; exit 1; }
 log "installing to $disk"
 
+# The answer file reads HOMELAB_DISK (its DISKOPTS), so it is set before the file is ever
+# sourced: under `set -u` an unset one aborts the install. ERASE_DISKS answers setup-disk's
+# "erase?" question.
+export HOMELAB_DISK="$disk" ERASE_DISKS="$disk"
 wget -q -O /tmp/answers "$HTTP_URL/answers"
 # shellcheck disable=SC1091,SC2153 # the answer file, fetched at run time, sets MIRRORS
 MIRROR=$(. /tmp/answers && printf '%s' "$MIRRORS")
 BRANCH="v$(cut -d. -f1,2 /etc/alpine-release)"
-# The answer file reads HOMELAB_DISK; ERASE_DISKS answers setup-disk's "erase?" question.
-export HOMELAB_DISK="$disk" ERASE_DISKS="$disk"
 setup-alpine -e -f /tmp/answers
 
 # Find the installed root among the disk's partitions (its layout depends on BIOS or UEFI).

@@ -35,7 +35,7 @@ export const SCRIPT_PARTS: Readonly<Record<ScriptName, readonly string[]>> = {
     "@/k3s.sh",
     "steps/verify.sh",
   ],
-  sysprep: ["lib/log.sh", "lib/write_file.sh", "@/os.sh", "steps/sysprep.sh"],
+  sysprep: ["lib/log.sh", "lib/write_file.sh", "lib/checks.sh", "@/os.sh", "steps/sysprep.sh"],
 };
 
 /** The asset paths (under assets/scripts/) of a script's parts for one family's script set. */

@@ -57,6 +57,12 @@ function alpineInstall(config: AlpineConfig): InstallSource {
       http_directory: "http",
       boot_wait: "30s",
       boot_command: BOOT_COMMAND,
+      // setup-alpine starts sshd in the live ISO (setup-sshd), which refuses root/"vagrant"
+      // until install.sh reboots into the installed system; Packer gives up after
+      // ssh_handshake_attempts refused logins (default 10: about 70 s at 5 s + 2 s per refused
+      // attempt, packer-plugin-sdk communicator/step_connect_ssh.go). 500 outlasts ssh_timeout
+      // (30m), which then ends the wait.
+      ssh_handshake_attempts: 500,
     }),
   };
 }

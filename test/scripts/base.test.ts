@@ -26,10 +26,14 @@ const CASES: BaseCase[] = [
     fresh: {
       "/etc/apk/repositories": "http://dl-cdn.alpinelinux.org/alpine/v3.24/main\n#http://dl-cdn.alpinelinux.org/alpine/v3.24/community\n",
       "/.shim/pkgs/doas/etc/doas.d/doas.conf": "permit persist :wheel\n",
+      // aports main/chrony: the service is /etc/init.d/chronyd.
+      "/.shim/pkgs/chrony/etc/init.d/chronyd": { content: "#!/sbin/openrc-run\n", mode: 0o755 },
     },
     calls: [
       "apk update",
-      "apk add sudo doas",
+      // setup-alpine skips NTP under KVM (alpine-conf setup-alpine.in: is_kvm_clock), so the node's clock is chrony's.
+      "apk add sudo doas chrony",
+      "rc-update add chronyd default",
       "adduser -D -s /bin/sh -g vagrant vagrant",
       "chpasswd",
       "chown -R vagrant:vagrant /home/vagrant/.ssh",

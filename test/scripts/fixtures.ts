@@ -118,7 +118,17 @@ export const CONTAINERD_20_CONFIG = CONTAINERD_PACKAGED_CONFIG.replace(
 /** What `containerd config default` prints (upstream paths: /opt/cni/bin). */
 export const CONTAINERD_UPSTREAM_DEFAULT = CONTAINERD_PACKAGED_CONFIG.replace("['/usr/libexec/cni']", "['/opt/cni/bin']");
 
-/** Alpine's /etc/conf.d/kubelet and (the parts that matter of) /etc/init.d/kubelet. */
+/**
+ * Alpine's /etc/conf.d/kubelet and (the parts that matter of) /etc/init.d/kubelet, as the
+ * kubelet-openrc package installs them: alpinelinux/aports community/kubernetes/kubelet.confd and
+ * kubelet.initd (written from what they do, not copied). What matters: supervise-daemon runs
+ * /usr/bin/kubelet with the kubeadm flags, and logs to output_log/error_log under
+ * /var/log/$RC_SVCNAME, which supervise-daemon must be able to open. The directory itself comes
+ * from the `kubelet` package, not kubelet-openrc (community/kubernetes/APKBUILD, `_split`:
+ * `install -d "$subpkgdir"/var/log/$_pkg` for each package with a logrotate file; read at the
+ * stored aports version with pkgver 1.35.1, commit 0088676a). The log lines follow
+ * community/kubernetes/kube-proxy.initd (commit 0d9ba7e8), which has the same shape.
+ */
 export const KUBELET_CONFD = `command_args="--bootstrap-kubeconfig=/etc/kubernetes/bootstrap-kubelet.conf --kubeconfig=/etc/kubernetes/kubelet.conf --cgroup-driver=cgroupfs --config=/var/lib/kubelet/config.yaml"\n`;
 export const KUBELET_INITD = `#!/sbin/openrc-run
 supervisor=supervise-daemon
@@ -130,6 +140,9 @@ fi
 
 command="/usr/bin/kubelet"
 command_args="\${command_args} \${KUBELET_KUBEADM_ARGS}"
+pidfile="\${KUBELET_PIDFILE:-/run/\${RC_SVCNAME}.pid}"
+: \${output_log:=/var/log/$RC_SVCNAME/$RC_SVCNAME.log}
+: \${error_log:=/var/log/$RC_SVCNAME/$RC_SVCNAME.log}
 
 depend() {
 	after net

@@ -22,6 +22,15 @@ interface K3sCase {
   install: string[];
   /** The service it wrote runs the installed binary with K3S_EXEC from its settings file. */
   service(s: Sandbox): void;
+  /** The service's settings file, where provisioning sets K3S_EXEC (the role). */
+  settings: string;
+  /** Starts the service the way the init system does at boot (or at provisioning). */
+  start: string[];
+  /**
+   * Whether the service's own guard accepts the role in its settings file (OpenRC: start_pre;
+   * systemd: the ExecStartPre check, run from the unit's text with the settings as environment).
+   */
+  roleAccepted(s: Sandbox, exec: string): Promise<boolean>;
 }
 
 const CASES: K3sCase[] = [
@@ -37,7 +46,15 @@ const CASES: K3sCase[] = [
       expect(initd).toContain("command=/usr/local/bin/k3s\n");
       expect(initd).toMatch(/need cgroups/);
       expect(s.mode("/etc/init.d/k3s")).toBe(0o755);
-      expect(s.read("/etc/conf.d/k3s")).toContain('K3S_EXEC="server"');
+      // No role until provisioning sets one.
+      expect(s.read("/etc/conf.d/k3s")).toContain('K3S_EXEC=""');
+    },
+    settings: "/etc/conf.d/k3s",
+    start: ["rc-service", "k3s", "start"],
+    // rc-service (the shim plays openrc-run) runs start_pre with the conf.d settings.
+    roleAccepted: async (s, exec) => {
+      s.write("/etc/conf.d/k3s", `K3S_EXEC="${exec}"\nK3S_OPTS=""\n`);
+      return (await s.exec(["rc-service", "k3s", "start"])).code === 0;
     },
   },
   {
@@ -51,7 +68,15 @@ const CASES: K3sCase[] = [
       expect(unit).toContain("ExecStart=/usr/local/bin/k3s $K3S_EXEC $K3S_OPTS\n");
       expect(unit).toContain("Delegate=yes\n");
       expect(unit).toContain("Type=notify\n");
-      expect(s.read("/etc/default/k3s")).toContain("K3S_EXEC=server\n");
+      expect(s.read("/etc/default/k3s")).toContain("K3S_EXEC=\n");
+    },
+    settings: "/etc/default/k3s",
+    start: ["systemctl", "start", "k3s"],
+    roleAccepted: async (s, exec) => {
+      // systemd runs ExecStartPre with EnvironmentFile's variables, "$$" standing for "$".
+      const pre = s.read("/etc/systemd/system/k3s.service").match(/^ExecStartPre=\/bin\/sh -c '(.*)'$/m);
+      expect(pre, "the unit's role check").not.toBeNull();
+      return (await s.exec(["/deb/sh", "-c", pre![1]!.replaceAll("$$", "$")], { K3S_EXEC: exec })).code === 0;
     },
   },
 ];
@@ -107,6 +132,23 @@ describe.each(CASES)("k8s-k3s on $fam.family", (c) => {
     expect(s.exists("/.shim/installed") ? s.read("/.shim/installed") : "").not.toMatch(/containerd/);
     // The service's binary really runs.
     expect((await s.exec(["/usr/local/bin/k3s", "--version"])).stdout).toContain(`k3s version ${VERSION} `);
+  });
+
+  it.skipIf(!canRun(c.fam))("the service waits for its role: no start without /etc/rancher/k3s/config.yaml, and K3S_EXEC must be server or agent", async () => {
+    const { r, s } = await run(c, release(c.fam, "amd64"), { K3S_VERSION: VERSION, K8S_BAKE: "binary", ARCH: "x86_64" });
+    expect(r.code).toBe(0);
+    // A clone's first boot: the service does not start (OpenRC: start_pre fails; systemd: the condition skips it).
+    await s.exec(c.start);
+    expect(s.exists("/.shim/active") ? s.read("/.shim/active") : "").not.toContain(c.fam.unit("k3s"));
+    expect(s.exists("/etc/rancher/k3s/config.yaml")).toBe(false);
+    // Provisioning tells it its role.
+    s.write("/etc/rancher/k3s/config.yaml", "server: https://10.0.0.10:6443\ntoken: t\nnode-name: worker-1\n");
+    expect(await c.roleAccepted(s, "")).toBe(false);
+    expect(await c.roleAccepted(s, "controller")).toBe(false);
+    expect(await c.roleAccepted(s, "agent")).toBe(true);
+    s.write(c.settings, c.fam.family === "alpine" ? 'K3S_EXEC="agent"\n' : "K3S_EXEC=agent\n");
+    expect((await s.exec(c.start)).code).toBe(0);
+    expect(s.read("/.shim/active")).toContain(c.fam.unit("k3s"));
   });
 
   it.skipIf(!canRun(c.fam))("binary aarch64: k3s-arm64 against sha256sum-arm64.txt and no images", async () => {

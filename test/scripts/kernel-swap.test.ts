@@ -21,7 +21,8 @@ interface KernelCase {
 }
 
 const KERNEL: KernelCase[] = [
-  { fam: ALPINE, atBoot: { calls: ["rc-update add local default"], file: "/etc/local.d/k8s-rshared.start", says: /^#!\/bin\/sh\n[\s\S]*^mount --make-rshared \/$/m } },
+  // Its own service, ordered before the services that need it (`local` would run after them all).
+  { fam: ALPINE, atBoot: { calls: ["rc-update add k8s-rshared default"], file: "/etc/init.d/k8s-rshared", says: /^#!\/sbin\/openrc-run\n[\s\S]*^\s*before containerd kubelet k3s$/m } },
   {
     fam: DEBIAN,
     atBoot: { calls: ["systemctl daemon-reload", "systemctl enable k8s-rshared.service"], file: "/etc/systemd/system/k8s-rshared.service", says: /ExecStart=\/bin\/mount --make-rshared \/\n/ },
@@ -59,6 +60,31 @@ describe.each(KERNEL)("k8s-kernel on $fam.family", (c) => {
     expect(r.code).not.toBe(0);
     expect(r.stderr).toContain("br_netfilter not found");
     expect(sb.callsOf("sysctl")).toEqual([]);
+  });
+});
+
+describe.skipIf(!canRun(ALPINE))("k8s-kernel, Alpine's part", () => {
+  it("boots with the unified cgroup v2 hierarchy: rc_cgroup_mode=\"unified\" in rc.conf, the other settings kept", async () => {
+    sb = await familySandbox(ALPINE);
+    expect((await sb.run(shippedScript("alpine", "k8s-kernel"))).code).toBe(0);
+    expect(sb.read("/etc/rc.conf")).toBe('#rc_parallel="NO"\nrc_cgroup_mode="unified"\n#rc_cgroup_controllers=""\n');
+    // A set mode is replaced, and a second run changes nothing.
+    sb.write("/etc/rc.conf", 'rc_parallel="YES"\nrc_cgroup_mode="hybrid"\n');
+    expect((await sb.run(shippedScript("alpine", "k8s-kernel"))).code).toBe(0);
+    expect((await sb.run(shippedScript("alpine", "k8s-kernel"))).code).toBe(0);
+    expect(sb.read("/etc/rc.conf")).toBe('rc_parallel="YES"\nrc_cgroup_mode="unified"\n');
+  });
+
+  it("the boot-time service makes a private root rshared when OpenRC starts it", async () => {
+    sb = await familySandbox(ALPINE, { "/proc/self/mountinfo": MOUNTINFO.private });
+    expect((await sb.run(shippedScript("alpine", "k8s-kernel"))).code).toBe(0);
+    // The next boot: / private again until the service runs.
+    sb.write("/proc/self/mountinfo", MOUNTINFO.private);
+    sb.clearCalls();
+    const r = await sb.exec(["rc-service", "k8s-rshared", "start"]);
+    expect(r.code).toBe(0);
+    expect(sb.calls()).toEqual(["rc-service k8s-rshared start", "mount --make-rshared /"]);
+    expect(sb.read("/proc/self/mountinfo")).toContain(" / / rw,relatime shared:1 - ");
   });
 });
 

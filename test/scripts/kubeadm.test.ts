@@ -37,7 +37,8 @@ const CASES: KubeadmCase[] = [
     },
     calls: [
       "apk policy kubeadm",
-      "apk add kubelet-openrc cri-tools iptables iproute2 socat ethtool conntrack-tools",
+      // '!name' in apk's world: Alpine's own kubeadm/kubelet/kubectl may never replace the upstream binaries.
+      "apk add !kubeadm !kubelet !kubectl kubelet-openrc cri-tools iptables iproute2 socat ethtool conntrack-tools",
       "kubeadm version -o short",
       "rc-update add kubelet default",
       `kubeadm config images list --kubernetes-version ${VERSION}`,
@@ -178,6 +179,30 @@ describe.each(CASES)("k8s-kubeadm on $fam.family", (c) => {
 });
 
 describe.skipIf(!canRun(ALPINE))("k8s-kubeadm, Alpine's part: the community repository", () => {
+  it("with the upstream binaries, kubelet-openrc's service can start: its log directory is there (only the kubelet package would make it)", async () => {
+    const { r, s } = await run(CASES[0]!, releases(ALPINE, "amd64"), "binary");
+    expect(r.code).toBe(0);
+    expect((await s.exec(["rc-service", "kubelet", "start"])).code).toBe(0);
+    await s.exec(["rc-service", "kubelet", "stop"]);
+    await s.exec(["/bb/rmdir", "/var/log/kubelet"]);
+    const missing = await s.exec(["rc-service", "kubelet", "start"]);
+    expect(missing.code).toBe(1);
+    expect(missing.stderr).toContain("supervise-daemon: /var/log/kubelet/kubelet.log: No such file or directory");
+  });
+
+  it("with the upstream binaries, apk refuses to install Alpine's kubelet, kubeadm or kubectl over them later", async () => {
+    const alpine = CASES[0]!;
+    const node = { ...alpine.node, "/.shim/pkgs/kubelet/usr/bin/kubelet": { content: "#!/bb/sh\necho alpine kubelet\n", mode: 0o755 } };
+    const { r, s } = await run({ ...alpine, node }, releases(ALPINE, "amd64"), "binary");
+    expect(r.code).toBe(0);
+    for (const pkg of ["kubelet", "kubeadm", "kubectl"]) {
+      const add = await s.exec(["apk", "add", pkg]);
+      expect(add.code).not.toBe(0);
+      expect(add.stderr).toContain(`conflicts: world[!${pkg}]`);
+    }
+    expect(s.read("/usr/bin/kubelet")).toBe(binaries(ALPINE).kubelet);
+  });
+
   it("installs from the repository when it carries exactly the pinned version (fuzzy pins), downloading nothing", async () => {
     const alpine = CASES[0]!;
     const bins = binaries(ALPINE);

@@ -15,13 +15,15 @@ const KERNEL_OK = [
   "ok   sysctl net.bridge.bridge-nf-call-iptables", "ok   sysctl net.bridge.bridge-nf-call-ip6tables", "ok   sysctl net.ipv4.ip_forward",
   "ok   sysctl fs.inotify.max_user_instances", "ok   sysctl fs.inotify.max_user_watches", "ok   sysctls applied at boot",
   "ok   no active swap", "ok   no swap in /etc/fstab", "ok   no active swap units", "ok   root mount shared", "ok   root mount shared at boot",
+  // The kubelet >= 1.35 refuses cgroup v1.
+  "ok   cgroup v2",
 ];
 
 /** One specification of node-verify; each family's own checks (its containerd, kubelet service, k3s host) as data. */
 interface VerifyCase {
   fam: FamilyUserland;
   containerd: string[];
-  kubeletService: string;
+  kubeletService: string[];
   k3sHost: string[];
   /** The verdict on a containerd whose cgroup driver did not take. */
   wrongDriver: string;
@@ -33,7 +35,8 @@ const CASES: VerifyCase[] = [
   {
     fam: ALPINE,
     containerd: ["ok   containerd cgroup driver cgroupfs", "ok   containerd sandbox image", "ok   containerd CNI dir", "ok   CNI plugins in /usr/libexec/cni"],
-    kubeletService: "ok   kubelet init script",
+    // kubelet-openrc's init script, and the log directory supervise-daemon opens its output_log in.
+    kubeletService: ["ok   kubelet init script", "ok   kubelet log directory /var/log/kubelet"],
     k3sHost: ["ok   cgroups service enabled"],
     wrongDriver: "FAIL containerd cgroup driver cgroupfs: found 'true', expected 'false'",
     systemContainerd: "FAIL no system containerd enabled: containerd is enabled at boot",
@@ -44,7 +47,7 @@ const CASES: VerifyCase[] = [
       "ok   containerd cgroup driver systemd", "ok   containerd runc runtime type", "ok   containerd sandbox image", "ok   containerd CNI dir",
       "ok   containerd CNI config dir", "ok   CNI plugins in /usr/lib/cni",
     ],
-    kubeletService: "ok   kubelet kubeadm drop-in",
+    kubeletService: ["ok   kubelet kubeadm drop-in"],
     k3sHost: ["ok   cgroup v2 controller cpu", "ok   cgroup v2 controller memory", "ok   cgroup v2 controller pids"],
     wrongDriver: "FAIL containerd cgroup driver systemd: found 'false', expected 'true'",
     systemContainerd: "FAIL no system containerd enabled: containerd is enabled at boot",
@@ -113,7 +116,7 @@ describe.each(CASES)("node-verify on $fam.family", (c) => {
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(verdicts(r.stdout).slice(KERNEL_OK.length + SERVICE_OK.length + c.containerd.length)).toEqual([
-      "ok   kubelet service enabled", "ok   kubelet service not started", c.kubeletService, "ok   kubeadm version", "ok   /etc/kubernetes-version",
+      "ok   kubelet service enabled", "ok   kubelet service not started", ...c.kubeletService, "ok   kubeadm version", "ok   /etc/kubernetes-version",
       `ok   kubelet cgroup driver ${c.containerd[0]!.split(" ").pop()} for kubeadm`, "ok   /etc/crictl.yaml", "ok   crictl installed",
       "ok   pre-pulled images are exactly 7 expected",
     ]);
@@ -151,7 +154,21 @@ describe.each(CASES)("node-verify on $fam.family", (c) => {
     expect(r.code).toBe(0);
     expect(verdicts(r.stdout).slice(KERNEL_OK.length)).toEqual([
       ...c.k3sHost, "ok   no system containerd enabled", "ok   k3s binary checksum", `ok   k3s version ${K3S}`, "ok   k3s service enabled", "ok   k3s service not started",
+      "ok   k3s waits for its role",
     ]);
+  });
+
+  it.skipIf(!canRun(c.fam))("k3s fails when the image would start k3s with a role of its own (every clone a server of the same name)", async () => {
+    const s = await preparedNode(c.fam, "k3s", "binary");
+    const settings = c.fam.family === "alpine" ? "/etc/conf.d/k3s" : "/etc/default/k3s";
+    s.write(settings, s.read(settings).replace(/^K3S_EXEC=.*$/m, c.fam.family === "alpine" ? 'K3S_EXEC="server"' : "K3S_EXEC=server"));
+    const r = await verify(s, c.fam, { K8S_DISTRIBUTION: "k3s", K8S_BAKE: "binary" });
+    expect(r.code).toBe(1);
+    expect(failures(r.stdout)).toEqual(["FAIL k3s waits for its role: its service would start before provisioning sets a role (and writes /etc/rancher/k3s/config.yaml)"]);
+    s.write(settings, s.read(settings).replace(/^K3S_EXEC=.*$/m, "K3S_EXEC="));
+    s.write("/etc/rancher/k3s/config.yaml", "token: baked\n");
+    const baked = await verify(s, c.fam, { K8S_DISTRIBUTION: "k3s", K8S_BAKE: "binary" });
+    expect(failures(baked.stdout)).toEqual(["FAIL k3s waits for its role: /etc/rancher/k3s/config.yaml is in the image"]);
   });
 
   it.skipIf(!canRun(c.fam))("k3s fails with a system containerd enabled and a binary that is not the recorded one", async () => {
@@ -182,10 +199,36 @@ describe.each(CASES)("node-verify on $fam.family", (c) => {
 describe.skipIf(!canRun(ALPINE))("node-verify, Alpine's part", () => {
   it("fails when the boot-time rshared script is gone (OpenRC leaves / private at boot)", async () => {
     const s = await preparedNode(ALPINE, "none", "none");
-    await s.exec(["/bb/rm", "/etc/local.d/k8s-rshared.start"]);
+    await s.exec(["/bb/rm", "/etc/init.d/k8s-rshared"]);
     const r = await verify(s, ALPINE, { K8S_DISTRIBUTION: "none", K8S_BAKE: "none" });
     expect(r.code).toBe(1);
     expect(failures(r.stdout)).toEqual(["FAIL root mount shared at boot: what k8s-kernel.sh set up for it is missing or not enabled"]);
+  });
+});
+
+describe.each([
+  // OpenRC mounts what rc_cgroup_mode in /etc/rc.conf says at boot (the build's own boot may still be hybrid).
+  { fam: ALPINE, v1: async (s: Sandbox) => s.write("/etc/rc.conf", s.read("/etc/rc.conf").replace('rc_cgroup_mode="unified"', 'rc_cgroup_mode="hybrid"')), found: "/etc/rc.conf: rc_cgroup_mode is 'hybrid', not unified" },
+  // systemd on Debian 12 mounts the unified hierarchy unless told otherwise on the kernel command line.
+  { fam: DEBIAN, v1: async (s: Sandbox) => void (await s.exec(["/deb/rm", "/sys/fs/cgroup/cgroup.controllers"])), found: "/sys/fs/cgroup is not the unified cgroup v2 hierarchy" },
+])("node-verify's cgroup v2 check on $fam.family", ({ fam, v1, found }) => {
+  it.skipIf(!canRun(fam))("fails a node that boots with cgroup v1", async () => {
+    const s = await preparedNode(fam, "none", "none");
+    await v1(s);
+    const r = await verify(s, fam, { K8S_DISTRIBUTION: "none", K8S_BAKE: "none" });
+    expect(r.code).toBe(1);
+    expect(failures(r.stdout)).toEqual([`FAIL cgroup v2: ${found}`]);
+  });
+});
+
+describe.skipIf(!canRun(ALPINE))("node-verify, Alpine's kubelet", () => {
+  it("fails when the kubelet's log directory is missing (supervise-daemon cannot open its output_log)", async () => {
+    const s = await preparedNode(ALPINE, "kubeadm", "binary");
+    expect(s.exists("/var/log/kubelet")).toBe(true);
+    await s.exec(["/bb/rmdir", "/var/log/kubelet"]);
+    const r = await verify(s, ALPINE, { K8S_DISTRIBUTION: "kubeadm", K8S_BAKE: "binary" });
+    expect(r.code).toBe(1);
+    expect(failures(r.stdout)).toEqual(["FAIL kubelet log directory /var/log/kubelet: missing: supervise-daemon cannot open /var/log/kubelet/kubelet.log"]);
   });
 });
 

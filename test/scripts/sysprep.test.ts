@@ -28,7 +28,13 @@ const DIRTY: Files = {
   "/home/vagrant/.ssh/authorized_keys": { content: "keys\n", mode: 0o600 },
   "/etc/sudoers.d/vagrant": { content: "vagrant ALL=(ALL) NOPASSWD: ALL\n", mode: 0o440 },
   "/etc/doas.d/vagrant.conf": { content: "permit nopass vagrant\n", mode: 0o400 },
+  // The build logged in as root with a password (Alpine: install.sh's "vagrant").
+  "/etc/shadow": { content: "root:$6$salt$hashOfVagrant:20000:0:::::\nvagrant:$6$salt2$hash2:20000:0:99999:7:::\n", mode: 0o640 },
+  // A drop-in homelab did not write: it stays.
+  "/etc/ssh/sshd_config.d/50-site.conf": "ClientAliveInterval 60\n",
 };
+/** install.sh's drop-in for the build's root login (Alpine). */
+const BUILD_DROP_IN = { "/etc/ssh/sshd_config.d/10-homelab-build.conf": "PermitRootLogin yes\nPasswordAuthentication yes\nUseDNS no\n" };
 const GONE = [
   "/etc/ssh/ssh_host_ed25519_key", "/etc/ssh/ssh_host_ed25519_key.pub", "/etc/ssh/ssh_host_rsa_key", "/var/log/messages",
   "/var/log/containerd/containerd.log", "/var/log/journal/abc/system.journal", "/var/lib/dhcp/dhclient.eth0.leases", "/tmp/script_123.sh",
@@ -45,12 +51,12 @@ interface SysprepCase {
 }
 
 const CASES: SysprepCase[] = [
-  // Alpine's sshd service creates missing host keys itself.
-  { fam: ALPINE, cache: "/var/cache/apk/APKINDEX.tar.gz", calls: ["fstrim -v /"] },
+  // Alpine's sshd service creates missing host keys itself; nothing makes a machine-id but ours.
+  { fam: ALPINE, cache: "/var/cache/apk/APKINDEX.tar.gz", calls: ["rc-update add machine-id default", "passwd -l root", "fstrim -v /"] },
   {
     fam: DEBIAN,
     cache: "/var/cache/apt/archives/containerd_1.6.20.deb",
-    calls: ["apt-get clean", "systemctl daemon-reload", "systemctl enable ssh-host-keys.service", "fstrim -v /"],
+    calls: ["apt-get clean", "systemctl daemon-reload", "systemctl enable ssh-host-keys.service", "passwd -l root", "fstrim -v /"],
   },
 ];
 
@@ -59,7 +65,7 @@ afterEach(() => sb?.dispose());
 
 describe.each(CASES)("sysprep on $fam.family", (c) => {
   const sysprep = shippedScript(c.fam.family, "sysprep");
-  const dirty = (extra: Files = {}) => familySandbox(c.fam, { ...DIRTY, ...extra });
+  const dirty = (extra: Files = {}) => familySandbox(c.fam, { ...DIRTY, ...(c.fam.family === "alpine" ? BUILD_DROP_IN : {}), ...extra });
 
   it.skipIf(!canRun(c.fam))("clears identity, host keys, package cache, logs, leases, tmp and history; keeps vagrant's access; fstrim instead of zeros", async () => {
     sb = await dirty();
@@ -80,6 +86,31 @@ describe.each(CASES)("sysprep on $fam.family", (c) => {
     expect(sb.read("/etc/doas.d/vagrant.conf")).toBe("permit nopass vagrant\n");
     expect(sb.read("/etc/ssh/sshd_config")).toBe("UseDNS no\n");
     expect(r.stdout).toContain("fstrim done; no zero fill needed");
+  });
+
+  it.skipIf(!canRun(c.fam))("ends the build's root login: the build drop-in is gone, root's password is locked, and it says so", async () => {
+    sb = await dirty();
+    const r = await sb.run(sysprep);
+    expect(r.code).toBe(0);
+    expect(sb.exists("/etc/ssh/sshd_config.d/10-homelab-build.conf")).toBe(false);
+    expect(sb.read("/etc/ssh/sshd_config.d/50-site.conf")).toBe("ClientAliveInterval 60\n");
+    const shadow = sb.read("/etc/shadow").split("\n");
+    expect(shadow[0]).toBe("root:!$6$salt$hashOfVagrant:20000:0:::::");
+    expect(shadow[1]).toBe("vagrant:$6$salt2$hash2:20000:0:99999:7:::");
+    expect(r.stdout).toContain("ok   root password locked");
+    expect(r.stdout).toContain("ok   no sshd drop-in permits root or password logins");
+  });
+
+  it.skipIf(!canRun(c.fam))("fails the build when root can still log in with a password: a lock that did not take, a drop-in that permits it", async () => {
+    sb = await dirty({ "/etc/ssh/sshd_config.d/60-site.conf": "PermitRootLogin yes\n" });
+    sb.shim("passwd", "exit 0");
+    const r = await sb.run(sysprep);
+    expect(r.code).toBe(1);
+    expect(r.stdout).toContain("FAIL root password locked: root's password in /etc/shadow is usable");
+    expect(r.stdout).toContain("FAIL no sshd drop-in permits root or password logins: /etc/ssh/sshd_config.d/60-site.conf");
+    expect(r.stderr).toContain("sysprep: ERROR: root can still log in with a password");
+    // Not homelab's file: reported, never removed.
+    expect(sb.read("/etc/ssh/sshd_config.d/60-site.conf")).toBe("PermitRootLogin yes\n");
   });
 
   it.skipIf(!canRun(c.fam))("zero-fills until ENOSPC when fstrim is not supported, and removes the fill file", async () => {
@@ -105,6 +136,22 @@ describe.each(CASES)("sysprep on $fam.family", (c) => {
     const invalid = await sb.run(sysprep, { SYSPREP_ZERO_FILL: "maybe" });
     expect(invalid.code).toBe(1);
     expect(invalid.stderr).toContain("SYSPREP_ZERO_FILL 'maybe' must be yes or no");
+  });
+});
+
+describe.skipIf(!canRun(ALPINE))("sysprep, Alpine's part", () => {
+  it("gives each clone its own machine-id at its first boot (OpenRC has no systemd to do it), and keeps it after", async () => {
+    sb = await familySandbox(ALPINE, DIRTY);
+    expect((await sb.run(shippedScript("alpine", "sysprep"))).code).toBe(0);
+    expect(sb.read("/etc/machine-id")).toBe("");
+    expect(sb.read("/etc/init.d/machine-id")).toMatch(/^\s*before .*containerd kubelet k3s/m);
+    const first = await sb.exec(["rc-service", "machine-id", "start"]);
+    expect(first.code).toBe(0);
+    const id = sb.read("/etc/machine-id");
+    expect(id).toMatch(/^[0-9a-f]{32}\n$/);
+    expect(id).not.toBe("0123456789abcdef0123456789abcdef\n");
+    await sb.exec(["rc-service", "machine-id", "start"]);
+    expect(sb.read("/etc/machine-id")).toBe(id);
   });
 });
 

@@ -60,6 +60,12 @@ export interface SandboxOptions {
   shims?: Record<string, string>;
   /** Whose userland the scripts see (default BusyBox, as on Alpine). */
   userland?: Userland;
+  /**
+   * Block devices to show inside, by in-sandbox path (e.g. /dev/vda): each is a bind of one of
+   * the host's block devices, so `[ -b /dev/vda ]` holds as on a VM. Only its type is
+   * meant to be seen: nothing in the sandbox can open it (the host's nodes are root-only).
+   */
+  blockDevices?: string[];
 }
 
 /** A script as a bundle ships it: its file name under scripts/ and its text. */
@@ -117,11 +123,11 @@ function debianLibDirs(): string[] {
 }
 
 export class Sandbox {
-  private constructor(readonly root: string, readonly userland: Userland) {}
+  private constructor(readonly root: string, readonly userland: Userland, private readonly blockDevices: string[] = []) {}
 
   static async create(options: SandboxOptions = {}): Promise<Sandbox> {
     const root = mkdtempSync(join(tmpdir(), "homelab-sandbox-"));
-    const sb = new Sandbox(root, options.userland ?? "busybox");
+    const sb = new Sandbox(root, options.userland ?? "busybox", options.blockDevices);
     for (const dir of ["bb", "shims", ".shim", "etc", "var/tmp", "var/log", "tmp", "run", "root", "home", "usr/bin", "usr/local/bin", "proc/self", "proc/sys", "sys/module", "dev", "scripts"]) {
       mkdirSync(join(root, dir), { recursive: true });
     }
@@ -217,6 +223,7 @@ export class Sandbox {
       ...libBinds,
       "--ro-bind", debian ? debianDir() : busyboxDir(), toolsDir,
       "--dev", "/dev",
+      ...this.blockDevices.flatMap((d) => ["--dev-bind", hostBlockDevice(), d]),
       "--chdir", "/",
       "--die-with-parent",
       ...argv,
@@ -242,6 +249,15 @@ export class Sandbox {
   dispose(): void {
     rmSync(this.root, { recursive: true, force: true });
   }
+}
+
+/** Any block device node of the host, to bind where a sandbox needs one ("" if there is none). */
+export function hostBlockDevice(): string {
+  for (const name of ["loop0", "vda", "sda", "nvme0n1", "loop1", "zram0"]) {
+    const path = `/dev/${name}`;
+    if (lstatOrUndefined(path)?.isBlockDevice()) return path;
+  }
+  return "";
 }
 
 const LIB_DIRS = ["/lib", "/lib32", "/lib64", "/usr/lib", "/usr/lib32", "/usr/lib64"];

@@ -13,7 +13,10 @@
  *   the family's init system names it (`containerd` for OpenRC, `containerd.service` for systemd:
  *   FamilyUserland.unit). Like the real tools, rc-update/rc-service refuse a service without
  *   /etc/init.d/NAME and systemctl one without a unit file; systemctl `mask` links the unit to
- *   /dev/null as systemd does; is-enabled/is-active print and exit like systemd; `list-units
+ *   /dev/null as systemd does; start skips a unit whose ConditionPathExists= fails; rc-service
+ *   start sources conf.d and the init script and runs its start_pre and start, as openrc-run does
+ *   (a supervise-daemon service fails when the directory of its output_log/error_log is missing);
+ *   is-enabled/is-active print and exit like systemd; `list-units
  *   --type=swap` prints the units in /.shim/swap-units.
  * - the kernel: `modprobe M` marks /sys/module/M; `sysctl -p FILE` writes FILE's values into
  *   /proc/sys; `swapoff -a` empties /proc/swaps and /.shim/swap-units; `mount --make-rshared /`
@@ -25,7 +28,8 @@
  * - crictl: images in /.shim/images (one reference per line), printed as crictl's table.
  * - fstrim fails (discard unsupported) if /.shim/fstrim-unsupported exists; dd writes 1 MiB then
  *   stops with ENOSPC, like a zero fill of a full disk; visudo fails if /.shim/visudo-fail exists.
- * - adduser/useradd append to /etc/passwd and create the home; chpasswd records its input.
+ * - adduser/useradd append to /etc/passwd and create the home; chpasswd records its input;
+ *   `passwd -l USER` locks USER in /etc/shadow ("!" before the hash).
  * Everything else (chown, doas, ssh-keygen) only logs.
  */
 import type { FileSpec, Userland } from "./sandbox.js";
@@ -116,6 +120,13 @@ f=/proc/self/mountinfo
 [ -f "$f" ] || exit 0
 awk '$5 == "/" && !/ shared:/ { sub(/ - /, " shared:1 - ") } { print }' "$f" >"$f.new" && mv "$f.new" "$f"`,
   chpasswd: `cat >>"$STATE/chpasswd"`,
+  // passwd -l USER: BusyBox's passwd and shadow-utils' (Debian) both lock by putting "!" before
+  // the hash in /etc/shadow (a locked one stays as it is).
+  passwd: `
+[ "$1" = -l ] && [ -n "$2" ] || { echo "passwd shim: unsupported: $*" >&2; exit 99; }
+grep -q "^$2:" /etc/shadow 2>/dev/null || { echo "passwd: unknown user $2" >&2; exit 1; }
+sed "s/^$2:\\([^!]\\)/$2:!\\1/; s/^$2::/$2:!:/" /etc/shadow >/etc/shadow.new && cat /etc/shadow.new >/etc/shadow && rm /etc/shadow.new
+echo "passwd: password for $2 changed"`,
   chown: "exit 0",
   "ssh-keygen": "exit 0",
 };
@@ -133,8 +144,14 @@ policy)
   exit 0 ;;
 add)
   shift
+  # '!NAME' is a conflict in the world (apk-tools src/package.c apk_dep_parse: "[!]name[[op]ver]"):
+  # NAME can no longer be installed.
   for p in "$@"; do
-    p=$(printf '%s' "$p" | sed 's/[~=<>].*//')${installPackage}
+    case "$p" in '!'*) echo "\${p#!}" >>"$STATE/world-conflicts"; continue ;; esac
+    p=$(printf '%s' "$p" | sed 's/[~=<>].*//')
+    if grep -qx "$p" "$STATE/world-conflicts" 2>/dev/null; then
+      printf 'ERROR: unable to select packages:\n  %s (virtual):\n    conflicts: world[!%s]\n' "$p" "$p" >&2; exit 1
+    fi${installPackage}
   done
   exit 0 ;;
 esac
@@ -159,7 +176,24 @@ svc="$1"; action="$2"
 [ -f "/etc/init.d/$svc" ] || { echo " * rc-service: service \\\`$svc' does not exist" >&2; exit 1; }
 case "$action" in
 status) grep -qx "$svc" "$STATE/active" 2>/dev/null && { echo " * status: started"; exit 0; }; echo " * status: stopped"; exit 3 ;;
-start|restart) grep -qx "$svc" "$STATE/active" 2>/dev/null || echo "$svc" >>"$STATE/active"; exit 0 ;;
+start|restart)
+  # As openrc-run: the service's conf.d and init script are sourced, start_pre must succeed.
+  if ! (
+    eerror() { echo " * ERROR: $*" >&2; }; einfo() { :; }; ewarn() { echo " * WARNING: $*" >&2; }
+    ebegin() { :; }; eend() { return "\${1:-0}"; }
+    RC_SVCNAME="$svc"
+    if [ -f "/etc/conf.d/$svc" ]; then . "/etc/conf.d/$svc"; fi
+    . "/etc/init.d/$svc"
+    if command -v start_pre >/dev/null 2>&1; then start_pre || exit 1; fi
+    if command -v start >/dev/null 2>&1; then start; exit; fi
+    # supervise-daemon opens output_log/error_log before it runs the command, and fails without them.
+    if [ "\${supervisor:-}" = supervise-daemon ]; then
+      for log in "\${output_log:-}" "\${error_log:-}"; do
+        [ -z "$log" ] || [ -d "\${log%/*}" ] || { echo "supervise-daemon: $log: No such file or directory" >&2; exit 1; }
+      done
+    fi
+  ); then echo " * ERROR: $svc failed to start" >&2; exit 1; fi
+  grep -qx "$svc" "$STATE/active" 2>/dev/null || echo "$svc" >>"$STATE/active"; exit 0 ;;
 stop) grep -vx "$svc" "$STATE/active" >"$STATE/active.new" 2>/dev/null; mv "$STATE/active.new" "$STATE/active"; exit 0 ;;
 esac
 exit 99`,
@@ -198,6 +232,14 @@ unit_of() { case "$1" in *.service|*.socket|*.swap|*.target|*.mount|*.timer) ech
 exists() { [ -e "/etc/systemd/system/$1" ] || [ -e "/usr/lib/systemd/system/$1" ]; }
 masked() { [ "$(readlink "/etc/systemd/system/$1" 2>/dev/null)" = /dev/null ]; }
 has() { grep -qx "$2" "$STATE/$1" 2>/dev/null; }
+# conditions_met UNIT: its ConditionPathExists= hold; a unit whose condition fails is skipped
+# (not started, and "start" still succeeds), as systemd does.
+conditions_met() {
+  f="/etc/systemd/system/$1"; [ -e "$f" ] || f="/usr/lib/systemd/system/$1"
+  for p in $(sed -n 's/^ConditionPathExists=//p' "$f" 2>/dev/null); do
+    case "$p" in !*) [ ! -e "\${p#!}" ] || return 1 ;; *) [ -e "$p" ] || return 1 ;; esac
+  done
+}
 add() { has "$1" "$2" || echo "$2" >>"$STATE/$1"; }
 del() { grep -vx "$2" "$STATE/$1" >"$STATE/$1.new" 2>/dev/null; mv "$STATE/$1.new" "$STATE/$1"; }
 now=""; args=""
@@ -210,12 +252,12 @@ enable)
   for u in "$@"; do u=$(unit_of "$u")
     exists "$u" || { echo "Failed to enable unit: Unit file $u does not exist." >&2; exit 1; }
     masked "$u" && { echo "Failed to enable unit: Unit file /etc/systemd/system/$u is masked." >&2; exit 1; }
-    add enabled "$u"; [ -n "$now" ] && add active "$u"
+    add enabled "$u"; [ -n "$now" ] && conditions_met "$u" && add active "$u"
   done; exit 0 ;;
 start|restart)
   for u in "$@"; do u=$(unit_of "$u")
     exists "$u" || { echo "Failed to $verb $u: Unit $u not found." >&2; exit 5; }
-    add active "$u"
+    conditions_met "$u" && add active "$u"
   done; exit 0 ;;
 stop) for u in "$@"; do del active "$(unit_of "$u")"; done; exit 0 ;;
 mask)
@@ -262,6 +304,8 @@ export const ALPINE: FamilyUserland = {
     "/etc/init.d/local": exe("#!/sbin/openrc-run\n"),
     "/etc/init.d/sshd": exe("#!/sbin/openrc-run\n"),
     "/proc/self/mountinfo": MOUNTINFO.private,
+    // OpenRC's rc.conf as Alpine installs it: the cgroup mode left at its commented default.
+    "/etc/rc.conf": '#rc_parallel="NO"\n# rc_cgroup_mode="hybrid"\n#rc_cgroup_controllers=""\n',
     "/.shim/containerd-version": "containerd github.com/containerd/containerd/v2 v2.3.3 abc\n",
   },
   unit: (name) => name,

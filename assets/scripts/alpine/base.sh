@@ -1,5 +1,5 @@
-# Alpine's part of the base step: the release's community repository, sudo and doas, and the
-# doas rule (Alpine users expect doas; Vagrant itself uses sudo).
+# Alpine's part of the base step: the release's community repository, sudo, doas and chrony, and
+# the doas rule (Alpine users expect doas; Vagrant itself uses sudo).
 
 base_prepare() {
 	# Community of the SAME release as main (never edge/testing).
@@ -20,7 +20,10 @@ base_prepare() {
 		log "enabled community repository: $_community"
 	fi
 	apk update
-	pkg_add sudo doas
+	# chrony: setup-alpine leaves NTP out when the clock source is kvm-clock (is_kvm_clock), and
+	# a node with a drifting clock fails TLS and etcd; so the node keeps its own time.
+	pkg_add sudo doas chrony
+	svc_enable chronyd
 }
 
 # base_add_user NAME: a user with a home and a login shell.

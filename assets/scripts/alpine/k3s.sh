@@ -7,13 +7,17 @@ k3s_host_checks() {
 	if svc_enabled cgroups; then ok "cgroups service enabled"; else fail "cgroups service enabled" "cgroups is not enabled at boot"; fi
 }
 
+# k3s_role_guard_ok: the service refuses to start until the node has its role.
+k3s_role_guard_ok() { grep -q '/etc/rancher/k3s/config.yaml' /etc/init.d/k3s 2>/dev/null && ! grep -qE '^K3S_EXEC="?(server|agent)' /etc/conf.d/k3s 2>/dev/null; }
+
 # k3s_service: /etc/conf.d/k3s and /etc/init.d/k3s (the step enables it).
 k3s_service() {
 	mkdir -p /etc/conf.d /etc/init.d
 	write_file /etc/conf.d/k3s 644 <<'CONF'
-# Written by homelab k8s-k3s.sh. K3S_EXEC: server or agent. Other settings (token, server URL,
-# node labels ...) belong in /etc/rancher/k3s/config.yaml, which k3s reads itself.
-K3S_EXEC="server"
+# Written by homelab k8s-k3s.sh. K3S_EXEC: server or agent, set when the node is provisioned
+# (with /etc/rancher/k3s/config.yaml); until both are there, k3s refuses to start. Other settings
+# (token, server URL, node name, labels ...) belong in config.yaml, which k3s reads itself.
+K3S_EXEC=""
 K3S_OPTS=""
 CONF
 	write_file /etc/init.d/k3s 755 <<'INITD'
@@ -23,7 +27,7 @@ name="k3s"
 description="Lightweight Kubernetes"
 supervisor=supervise-daemon
 command=/usr/local/bin/k3s
-command_args="${K3S_EXEC:-server} ${K3S_OPTS:-}"
+command_args="${K3S_EXEC:-} ${K3S_OPTS:-}"
 output_log=/var/log/k3s.log
 error_log=/var/log/k3s.log
 pidfile=/run/k3s.pid
@@ -36,7 +40,18 @@ depend() {
 	use dns
 }
 
+# Every clone of the box boots with the same hostname: started before provisioning told it its
+# role, k3s would make server state (and a node password) under that name on each of them.
 start_pre() {
+	if [ ! -f /etc/rancher/k3s/config.yaml ]; then
+		eerror "no /etc/rancher/k3s/config.yaml: this node has not been told its role yet"
+		return 1
+	fi
+	case "${K3S_EXEC:-}" in server | agent) ;; *)
+		eerror "K3S_EXEC in /etc/conf.d/k3s is '${K3S_EXEC:-}', not server or agent"
+		return 1
+		;;
+	esac
 	rm -f /tmp/k3s.*
 }
 INITD

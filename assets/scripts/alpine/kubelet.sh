@@ -4,7 +4,9 @@
 # kubeadm_host_packages: what the kubeadm and kubelet packages would have pulled in, when the
 # upstream binaries are used instead: kubelet-openrc depends only on openrc (not on the kubelet
 # package), so it brings Alpine's init script and conf.d without a conflicting kubelet.
-kubeadm_host_packages() { pkg_add kubelet-openrc cri-tools iptables iproute2 socat ethtool conntrack-tools; }
+# The '!' entries are conflicts in apk's world (apk-tools: "[!]name"): a later `apk add` or
+# upgrade can never put Alpine's own kubeadm, kubelet or kubectl over the upstream binaries.
+kubeadm_host_packages() { pkg_add '!kubeadm' '!kubelet' '!kubectl' kubelet-openrc cri-tools iptables iproute2 socat ethtool conntrack-tools; }
 # crictl_from_packages: cri-tools (in both package sets above) brings crictl.
 crictl_from_packages() { return 0; }
 
@@ -31,11 +33,30 @@ kubelet_service() {
 	if [ -n "$_cmd" ] && [ ! -x "$_cmd" ]; then
 		die "/etc/init.d/kubelet runs $_cmd, which is not an installed executable"
 	fi
+	# supervise-daemon will not start the kubelet when it cannot open its log; the directory
+	# comes with the kubelet package (aports community/kubernetes: `install -d .../var/log/kubelet`),
+	# not with kubelet-openrc, so the upstream binaries need it made here.
+	for _log in $(kubelet_log_files); do mkdir -p "${_log%/*}"; done
+}
+# kubelet_log_files: where the init script's supervise-daemon writes the kubelet's output
+# (output_log, error_log; their defaults, with $RC_SVCNAME as OpenRC sets it), one a line.
+# shellcheck disable=SC2016 # the $ in the patterns is the init script's text, not ours to expand
+kubelet_log_files() {
+	sed -nE 's/^[[:space:]]*:[[:space:]]*"?\$\{(output|error)_log:=([^}]*)\}.*/\2/p; s/^[[:space:]]*(output|error)_log=["'\'']?([^"'\'' ]*).*/\2/p' /etc/init.d/kubelet 2>/dev/null \
+		| sed -e 's/\${RC_SVCNAME}/kubelet/g' -e 's/\$RC_SVCNAME/kubelet/g' | sort -u
 }
 kubelet_initd_command() { sed -n 's/^[[:space:]]*command=["'\'']\{0,1\}\([^"'\'' ]*\).*/\1/p' /etc/init.d/kubelet 2>/dev/null | head -n 1; }
 
-# kubelet_service_checks: the init script is there and runs an installed kubelet.
+# kubelet_service_checks: the init script is there and runs an installed kubelet, and the
+# directory of its logs exists.
 kubelet_service_checks() {
 	_cmd=$(kubelet_initd_command)
 	if [ -n "$_cmd" ] && [ -x "$_cmd" ]; then ok "kubelet init script"; else fail "kubelet init script" "/etc/init.d/kubelet missing or its command '${_cmd}' is not an installed executable"; fi
+	_seen=" "
+	for _log in $(kubelet_log_files); do
+		_dir="${_log%/*}"
+		case "$_seen" in *" $_dir "*) continue ;; esac
+		_seen="$_seen$_dir "
+		if [ -d "$_dir" ]; then ok "kubelet log directory $_dir"; else fail "kubelet log directory $_dir" "missing: supervise-daemon cannot open $_log"; fi
+	done
 }

@@ -19,13 +19,17 @@ k3s_host_prepare() {
 	[ "$failures" = 0 ] || die "cgroup v2 lacks controllers k3s needs (see FAIL above)"
 }
 
+# k3s_role_guard_ok: the service refuses to start until the node has its role.
+k3s_role_guard_ok() { grep -qx 'ConditionPathExists=/etc/rancher/k3s/config.yaml' /etc/systemd/system/k3s.service 2>/dev/null && ! grep -qE '^K3S_EXEC=(server|agent)' /etc/default/k3s 2>/dev/null; }
+
 # k3s_service: /etc/default/k3s and the k3s unit (the step enables it).
 k3s_service() {
 	mkdir -p /etc/default /etc/systemd/system
 	write_file /etc/default/k3s 644 <<'CONF'
-# Written by homelab k8s-k3s.sh. K3S_EXEC: server or agent. Other settings (token, server URL,
-# node labels ...) belong in /etc/rancher/k3s/config.yaml, which k3s reads itself.
-K3S_EXEC=server
+# Written by homelab k8s-k3s.sh. K3S_EXEC: server or agent, set when the node is provisioned
+# (with /etc/rancher/k3s/config.yaml); until both are there, k3s does not start. Other settings
+# (token, server URL, node name, labels ...) belong in config.yaml, which k3s reads itself.
+K3S_EXEC=
 K3S_OPTS=
 CONF
 	write_file /etc/systemd/system/k3s.service 644 <<'UNIT'
@@ -35,10 +39,13 @@ Description=Lightweight Kubernetes
 Documentation=https://k3s.io
 Wants=network-online.target
 After=network-online.target
+# Every clone boots with the same hostname: k3s waits until provisioning has told it its role.
+ConditionPathExists=/etc/rancher/k3s/config.yaml
 
 [Service]
 Type=notify
 EnvironmentFile=-/etc/default/k3s
+ExecStartPre=/bin/sh -c 'case "$$K3S_EXEC" in server | agent) ;; *) echo "k3s: K3S_EXEC in /etc/default/k3s is not server or agent" >&2; exit 1 ;; esac'
 ExecStartPre=-/sbin/modprobe br_netfilter
 ExecStartPre=-/sbin/modprobe overlay
 ExecStart=/usr/local/bin/k3s $K3S_EXEC $K3S_OPTS

@@ -104,3 +104,15 @@ UNIT
 	svc_reload
 	svc_enable ssh-host-keys.service
 }
+
+# build_login_off: the preseed gives root no password and leaves sshd's settings alone: nothing
+# of the build's login to undo (the lock in sysprep still holds for a bring-your-own image).
+build_login_off() { :; }
+
+# machine_id_at_boot: systemd writes a new id into an empty /etc/machine-id at the first boot.
+machine_id_at_boot() { :; }
+
+# cgroup_v2_at_boot: systemd on Debian 12 mounts the unified cgroup v2 hierarchy by default.
+cgroup_v2_at_boot() { :; }
+# cgroup_v2_ok: the unified hierarchy is mounted (what every boot gives); else prints what it found.
+cgroup_v2_ok() { [ -f /sys/fs/cgroup/cgroup.controllers ] || { echo "/sys/fs/cgroup is not the unified cgroup v2 hierarchy"; return 1; }; }

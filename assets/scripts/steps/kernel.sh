@@ -32,4 +32,6 @@ else
 	rshared_at_boot
 	mount --make-rshared /
 fi
-log "modules, sysctls and rshared root configured"
+# The kubelet >= 1.35 refuses cgroup v1: the node boots with the unified hierarchy.
+cgroup_v2_at_boot
+log "modules, sysctls, rshared root and cgroup v2 configured"

@@ -1,6 +1,7 @@
 # Sysprep (last): no machine identity, SSH host keys, package caches, logs, DHCP leases, temp
 # files or shell history in the box, and free space trimmed (or zeroed) so the box compresses
-# well. The vagrant user's keys, sudo (and doas) rules are left alone.
+# well; root's password locked and the build's root login over SSH removed. The vagrant user's
+# keys, sudo (and doas) rules are left alone.
 # Env: SYSPREP_ZERO_FILL (optional, default yes): "no" never writes zeros over free space; with
 #      "yes" zeros are written only when fstrim is not supported on the disk.
 set -eu
@@ -17,10 +18,33 @@ chmod 444 /etc/machine-id
 mkdir -p /var/lib/dbus
 rm -f /var/lib/dbus/machine-id
 ln -s /etc/machine-id /var/lib/dbus/machine-id
+machine_id_at_boot
 
 # Each clone makes its own SSH host keys at its first boot.
 ssh_host_keys_at_boot
 rm -f /etc/ssh/ssh_host_*
+
+# The box must not let root in with a password (the build did: Alpine's install.sh, or a
+# bring-your-own image's login): the build's sshd drop-in goes, root's password is locked. Then
+# a final check of both, which fails the build: nothing after sysprep could catch it.
+build_login_off
+passwd -l root
+if awk -F: '$1 == "root" && ($2 ~ /^!/ || $2 == "*") { f = 1 } END { exit !f }' /etc/shadow 2>/dev/null; then
+	ok "root password locked"
+else
+	fail "root password locked" "root's password in /etc/shadow is usable"
+fi
+permits=""
+for f in /etc/ssh/sshd_config.d/*.conf; do
+	[ -f "$f" ] || continue
+	if grep -qiE '^[[:space:]]*(PermitRootLogin|PasswordAuthentication)[[:space:]]+yes' "$f"; then permits="$permits $f"; fi
+done
+if [ -z "$permits" ]; then
+	ok "no sshd drop-in permits root or password logins"
+else
+	fail "no sshd drop-in permits root or password logins" "${permits# }"
+fi
+[ "$failures" = 0 ] || die "root can still log in with a password (see FAIL above)"
 
 # Keep the directories under /var/log (services expect them), drop the files (a journal included).
 if [ -d /var/log ]; then find /var/log -type f -exec rm -f {} +; fi

@@ -66,6 +66,7 @@ kernel_checks() {
 	prop=$(root_propagation)
 	case "$prop" in shared*) ok "root mount shared" ;; *) fail "root mount shared" "/ is ${prop:-not found} in /proc/self/mountinfo" ;; esac
 	if rshared_at_boot_ok; then ok "root mount shared at boot"; else fail "root mount shared at boot" "what k8s-kernel.sh set up for it is missing or not enabled"; fi
+	if found=$(cgroup_v2_ok); then ok "cgroup v2"; else fail "cgroup v2" "$found"; fi
 }
 
 kubeadm_checks() {
@@ -129,6 +130,14 @@ k3s_checks() {
 	*) fail "k3s version $K3S_VERSION" "k3s --version says '${version_line:-nothing}'" ;;
 	esac
 	check_enabled_not_started k3s
+	# Each clone must get its role (and its config.yaml) at provisioning, never from the image.
+	if [ -e /etc/rancher/k3s/config.yaml ]; then
+		fail "k3s waits for its role" "/etc/rancher/k3s/config.yaml is in the image"
+	elif k3s_role_guard_ok; then
+		ok "k3s waits for its role"
+	else
+		fail "k3s waits for its role" "its service would start before provisioning sets a role (and writes /etc/rancher/k3s/config.yaml)"
+	fi
 	[ "$K8S_BAKE" = airgap ] || return 0
 
 	case "$ARCH" in aarch64) karch=arm64 ;; *) karch=amd64 ;; esac
