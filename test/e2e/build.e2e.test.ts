@@ -334,12 +334,13 @@ describe.skipIf(!ready)("the chain a user runs: build --publish → serve → va
     });
     expect(await exited).toBe(130);
     expect(qemuProcesses(buildDir)).toEqual([]);
-    expect(readdirSync(buildDir).filter((n) => n.startsWith(".boxes.partial-") || n === "vm")).toEqual([]);
+    expect(readdirSync(buildDir).filter((n) => n.startsWith(".attempt-") || n.startsWith(".boxes.partial-") || n === "vm")).toEqual([]);
     const box = record.boxes[0]!;
     expect(await hashFile(join(buildDir, box.file))).toEqual({ sha256: box.sha256, size: box.size });
     expect(JSON.parse(readFileSync(join(buildDir, "build.json"), "utf8"))).toEqual(record);
-    // The cancelled attempt kept its own log, and the successful build's log is intact.
-    expect(readdirSync(join(buildDir, "logs"))).toHaveLength(2);
+    // The cancelled attempt kept its own logs (Packer's and the plain one), and the successful
+    // build's logs are intact.
+    expect(readdirSync(join(buildDir, "logs"))).toHaveLength(4);
     expect(readFileSync(join(buildDir, record.log), "utf8")).toMatch(/Build 'homelab\.qemu\.debian' finished/);
   }, 15 * 60_000);
 
