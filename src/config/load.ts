@@ -121,7 +121,10 @@ export function parseConfig(text: string, file = "homelab.yaml"): Config {
   const map = new SourceMap(doc, lines);
   const result = configSchema.safeParse(data, { reportInput: true });
   if (!result.success) {
-    throw new ConfigError(display, sortProblems(result.error.issues.flatMap((i) => describeIssue(i, map))));
+    // Every problem at once: the rules that need resolved values run too, where the raw input
+    // allows them (a missing ISO checksum must not wait for a box.version fix).
+    const problems = [...result.error.issues.flatMap((i) => describeIssue(i, map)), ...rawAlpineProblems(data, map)];
+    throw new ConfigError(display, sortProblems(dedupeProblems(problems)));
   }
   return resolve(result.data, map, display, {
     hasAlpine: hasKey(data, "alpine"),
@@ -269,7 +272,69 @@ function describeIssue(issue: Issue, map: SourceMap): ConfigProblem[] {
   if (issue.code === "invalid_union") {
     return [{ ...map.locate(issue.path), path, message: `${issue.message}, got ${show(issue.input)}` }];
   }
-  return [{ ...map.locate(issue.path), path, message: `${expected(issue)}, got ${show(issue.input)}` }];
+  return [{ ...map.locate(issue.path), path, message: `${expected(issue)}, got ${show(issue.input)}${hint(issue, path)}` }];
+}
+
+/** Names people use for the architectures homelab spells another way. */
+const ARCH_ALIASES: Record<string, string> = { arm64: "aarch64", armv8: "aarch64", amd64: "x86_64", x64: "x86_64", x86: "x86_64" };
+
+/** What to write instead, where the found value tells (YAML numbers, near-misses, other names). */
+function hint(issue: Issue, path: string): string {
+  const input = issue.input;
+  if (issue.code === "invalid_type" && issue.expected === "string" && typeof input === "number") {
+    const example = path === "alpine.version" ? `a point release such as "${DEFAULTS.alpine.version}"` : `"${String(input)}"`;
+    return ` (YAML reads an unquoted ${String(input)} as a number: write ${example}, in quotes)`;
+  }
+  if (issue.code === "invalid_value" && typeof input === "string") {
+    const values = issue.values.filter((v): v is string => typeof v === "string");
+    const alias = ARCH_ALIASES[input.toLowerCase()];
+    const suggestion = alias !== undefined && values.includes(alias) ? alias : didYouMean(input, values);
+    if (suggestion !== undefined && suggestion !== input) return `; did you mean "${suggestion}"?`;
+  }
+  return "";
+}
+
+/** "a whole number of at least 1", "at most 64 characters", … from a zod bound. */
+function boundText(origin: string, side: "at least" | "at most", bound: number | bigint | Date, inclusive: boolean | undefined): string {
+  const n = Number(bound);
+  const strict = inclusive === false;
+  const value = strict ? `${side === "at least" ? "more than" : "less than"} ${n}` : `${side} ${n}`;
+  if (origin === "string") return `a string of ${value} characters`;
+  if (origin === "array" || origin === "set") return `a list of ${value} items`;
+  return `a number ${value}`;
+}
+
+/** The same place and message reported twice (a union reports per branch) is said once. */
+function dedupeProblems(problems: ConfigProblem[]): ConfigProblem[] {
+  const seen = new Set<string>();
+  return problems.filter((p) => {
+    const key = `${p.line}:${p.col}:${p.path}:${p.message}`;
+    if (seen.has(key)) return false;
+    seen.add(key);
+    return true;
+  });
+}
+
+/**
+ * The ISO checksum rule on the raw input, for when other fields failed the schema: a valid
+ * alpine.version homelab has no checksum for, with none given, is a problem to report now.
+ */
+function rawAlpineProblems(data: unknown, map: SourceMap): ConfigProblem[] {
+  if (!hasKey(data, "alpine") || hasKey(data, "debian")) return [];
+  const alpine = (data as Record<string, unknown>).alpine;
+  if (typeof alpine !== "object" || alpine === null) return [];
+  const { version, arch = "x86_64", isoChecksum } = alpine as Record<string, unknown>;
+  if (isoChecksum !== undefined || typeof version !== "string" || typeof arch !== "string") return [];
+  if (!/^\d+\.\d+\.\d+$/.test(version) || KNOWN_ALPINE_ISO_SHA256[`${version}/${arch}`] !== undefined) return [];
+  return [
+    {
+      ...map.locate(["alpine", "version"]),
+      path: "alpine.isoChecksum",
+      message:
+        `expected the sha256 of alpine-virt-${version}-${arch}.iso (homelab has no checksum for ` +
+        "that release): set alpine.isoChecksum: sha256:<hex>, or run `homelab versions bump`",
+    },
+  ];
 }
 
 function expected(issue: Issue): string {
@@ -278,9 +343,15 @@ function expected(issue: Issue): string {
       return `expected ${article(issue.expected)}`;
     case "invalid_value":
       return `expected one of ${issue.values.map((v) => JSON.stringify(v)).join(" | ")}`;
-    case "invalid_format":
+    // zod's own wording ("Too small: expected number to be >=1") reads badly after "expected";
+    // a message the schema gives itself is kept.
     case "too_small":
+      if (!/^Too small/.test(issue.message)) return `expected ${issue.message}`;
+      return `expected ${boundText(issue.origin, "at least", issue.minimum, issue.inclusive)}`;
     case "too_big":
+      if (!/^Too big/.test(issue.message)) return `expected ${issue.message}`;
+      return `expected ${boundText(issue.origin, "at most", issue.maximum, issue.inclusive)}`;
+    case "invalid_format":
     case "custom":
       return issue.message.startsWith("expected") ? issue.message : `expected ${issue.message}`;
     default:
@@ -289,7 +360,7 @@ function expected(issue: Issue): string {
 }
 
 function article(type: string): string {
-  const named: Record<string, string> = { object: "a mapping", array: "a list", string: "a string", number: "a number" };
+  const named: Record<string, string> = { object: "a mapping", array: "a list", string: "a string", number: "a number", int: "a whole number" };
   return named[type] ?? type;
 }
 

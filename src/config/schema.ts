@@ -53,7 +53,11 @@ const alpineSchema = z
 
 const debianSchema = z
   .strictObject({
-    release: z.literal("12").default("12").describe("Debian release: 12 (bookworm)."),
+    // `release: 12` (a YAML number) means the same as "12": accept both.
+    release: z
+      .union([z.literal("12"), z.literal(12).transform(() => "12" as const)])
+      .default("12")
+      .describe("Debian release: 12 (bookworm)."),
     arch: z.enum(ARCHES).default("x86_64").describe("CPU architecture of the image."),
     mirror: z
       .string()

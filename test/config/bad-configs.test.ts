@@ -48,7 +48,12 @@ const CORPUS: Array<{ name: string; yaml: string; where: string; says?: RegExp }
   { name: "duplicate provider", yaml: "providers: [libvirt, libvirt]\n", where: "1:12: providers" },
   { name: "virtualbox on aarch64", yaml: "alpine:\n  arch: aarch64\nproviders: [virtualbox]\n", where: "3:12: providers" },
   { name: "disk too small", yaml: "vm:\n  diskSizeMiB: 4096\n", where: "2:16: vm.diskSizeMiB", says: /at least 20480/ },
-  { name: "fractional cpus", yaml: "vm:\n  cpus: 1.5\n", where: "2:9: vm.cpus" },
+  { name: "fractional cpus", yaml: "vm:\n  cpus: 1.5\n", where: "2:9: vm.cpus", says: /expected a whole number, got number 1\.5$/ },
+  { name: "zero cpus", yaml: "vm:\n  cpus: 0\n", where: "2:9: vm.cpus", says: /expected a number at least 1, got number 0$/ },
+  { name: "too many cpus", yaml: "vm:\n  cpus: 65\n", where: "2:9: vm.cpus", says: /expected a number at most 64, got number 65$/ },
+  { name: "alpine version as a YAML number", yaml: "alpine:\n  version: 3.24\n", where: "2:12: alpine.version", says: /got number 3\.24 \(YAML reads an unquoted 3\.24 as a number: write a point release such as "\d+\.\d+\.\d+", in quotes\)/ },
+  { name: "arch by another name", yaml: "debian:\n  arch: arm64\n", where: "2:9: debian.arch", says: /got "arm64"; did you mean "aarch64"\?/ },
+  { name: "arch misspelt", yaml: "alpine:\n  arch: x86-64\n", where: "2:9: alpine.arch", says: /did you mean "x86_64"\?/ },
   { name: "memory as string", yaml: "vm:\n  memoryMiB: 2G\n", where: "2:14: vm.memoryMiB" },
   { name: "alpine and debian together", yaml: "alpine: {version: 3.24.2}\ndebian: {}\n", where: "2:9: debian", says: /either an alpine or a debian section/ },
   { name: "unknown Debian release", yaml: "debian:\n  release: '11'\n", where: "2:12: debian.release" },
@@ -85,6 +90,16 @@ describe("bad configs", () => {
     expect(err.exitCode).toBe(2);
     expect(err.details.join("\n")).toContain(`homelab.yaml:${where}`);
     if (says) expect(err.details.join("\n")).toMatch(says);
+  });
+
+  it("accepts debian.release as the number 12 (what YAML makes of an unquoted 12)", () => {
+    const config = parseConfig("debian:\n  release: 12\n", "homelab.yaml");
+    expect(config.family === "debian" && config.debian.release).toBe("12");
+  });
+
+  it("reports a missing ISO checksum together with the other problems, not after they are fixed", () => {
+    const err = refusal('box: {version: "1.0"}\nk8s: {distribution: kubeadm, version: "1.36"}\nalpine: {version: 3.99.1}\n');
+    expect(err.problems.map((p) => `${p.line}:${p.col} ${p.path}`)).toEqual(["1:16 box.version", "2:39 k8s.version", "3:19 alpine.isoChecksum"]);
   });
 
   it("reports every problem at once, in file order", () => {
