@@ -44,6 +44,16 @@ export async function generate(config: Config, opts: GenerateOptions): Promise<G
   return { outDir: opts.outDir, hash: rendered.hash, boxName: boxName(config), files: [...rendered.files.keys()] };
 }
 
+/** Where the bundle reads a base image from, and how to point it elsewhere after a move. */
+function baseImageNote(config: Config): string {
+  if (config.base === undefined || /^https?:\/\//.test(config.base.image)) return "";
+  return (
+    `\nThe base image is read from its absolute path, \`${config.base.image}\` (\`base_image\` in\n` +
+    "`homelab.auto.pkrvars.hcl`): the bundle can move, and if the image moves, build with\n" +
+    "`-var base_image=/its/new/path.qcow2` (its checksum stays the same).\n"
+  );
+}
+
 function bundleReadme(config: Config, steps: readonly string[]): string {
   const pins = [...osFamily(config).pins, ...(config.k8s ? [`${config.k8s.distribution} ${config.k8s.version}`] : [])];
   return `# ${boxName(config)}
@@ -53,10 +63,13 @@ A standalone Packer bundle written by homelab ${VERSION}. It needs nothing from 
     packer validate .
     packer build .
 
+With Packer 1.7 or newer, run \`packer init .\` once first when \`packer.pkr.hcl\` declares
+\`required_plugins\` (homelab writes them for Packer >= 1.7; Packer 1.6 has its plugins built in).
+
 Pins (${pins.join(", ")}) are in
 \`homelab.auto.pkrvars.hcl\`. Override a variable with \`-var name=value\`, e.g.
 \`-var accelerator=tcg -var cpu_model=max\` on a machine without KVM.
-
+${baseImageNote(config)}
 Steps, in order: ${steps.join(", ")}.
 
 \`.homelab-bundle\` lists the files homelab wrote here. Running \`homelab generate\` again
