@@ -57,8 +57,9 @@ export function register(program: Command): void {
         ...(opts.defaultArchitecture === undefined ? {} : { defaultArchitecture: true }),
         onProgress: progress.update,
       }).finally(progress.done);
+      const { paint } = await import("./colour.js");
       process.stdout.write(
-        `${result.replaced ? "replaced" : "published"} ${result.box}@${result.version} ${result.provider}/${result.architecture} ` +
+        `${paint(process.stdout).green(result.replaced ? "replaced" : "published")} ${result.box}@${result.version} ${result.provider}/${result.architecture} ` +
           `(${formatSize(result.size)}, sha256 ${result.checksum})\n`,
       );
     });

@@ -56,7 +56,7 @@ export function register(program: Command): void {
       const { paint } = await import("./colour.js");
       for (const line of await warnings) process.stderr.write(`${paint().yellow(`warning: ${line}`)}\n`);
       process.stdout.write(
-        `${origin}: wrote ${result.outDir}/ (${result.files.length} files) for ${result.boxName}\n` +
+        `${origin}: ${paint(process.stdout).green("wrote")} ${result.outDir}/ (${result.files.length} files) for ${result.boxName}\n` +
           `content hash sha256:${result.hash}\n`,
       );
     });
