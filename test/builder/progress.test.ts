@@ -1,8 +1,8 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { JsonProgress, PlainProgress, fitWidth, plainLines, progressMode, renderFrame, TtyProgress } from "../../src/build/progress.js";
-import { applyEvent, formatElapsed, initialProgress, type ProgressNote } from "../../src/build/progress-state.js";
+import { JsonProgress, PlainProgress, fitWidth, plainLines, progressMode, renderFrame, TtyProgress } from "../../src/builder/progress.js";
+import { applyEvent, formatElapsed, initialProgress, type ProgressNote } from "../../src/builder/progress-state.js";
 import { parseMachineReadable, type PackerEvent } from "../../src/packer/machine-readable.js";
 
 const recorded = (name: string): PackerEvent[] =>

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { sweepPartialBoxes } from "../../src/build/sweep-partials.js";
+import { sweepPartialBoxes } from "../../src/builder/sweep-partials.js";
 import { REPO, tempDir } from "../box/support.js";
 
 const tmp = tempDir("homelab-partials-");
