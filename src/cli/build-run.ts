@@ -1,6 +1,6 @@
 import { join, relative } from "node:path";
 import { buildBoxes, type BuildOutcome } from "../builder/build.js";
-import { createProgress, progressMode } from "../builder/progress.js";
+import { createProgress, progressMode } from "./build-progress.js";
 import { EMBEDDED_ORIGIN } from "../config/source.js";
 import { PROVIDERS, type Config, type Provider } from "../config/schema.js";
 import { CancelledError, HomelabError, InputError } from "../errors.js";
