@@ -14,7 +14,7 @@ afterAll(tmp.cleanup);
  * optionally moves the old boxes aside the way the final step does, and is SIGKILLed there.
  */
 async function killedBuild(buildDir: string, stage: "writing" | "between-renames"): Promise<void> {
-  const staged = pathToFileURL(join(REPO, "dist/packer/staged-output.js")).href;
+  const staged = pathToFileURL(join(REPO, "dist/fs/staged-dir.js")).href;
   const script = `
     import { withStagedDir } from ${JSON.stringify(staged)};
     import { writeFileSync, renameSync } from "node:fs";
