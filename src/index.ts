@@ -28,6 +28,7 @@ export { boxName, boxBaseName } from "./naming.js";
 export { HomelabError, InputError, JobError } from "./errors.js";
 export * from "./versions/index.js";
 export * from "./box/index.js";
+export { compareVersions, type VersionCore } from "./semver.js";
 export { PackerClient } from "./packer/client.js";
 export { chooseAcceleration, probeAccelerator } from "./packer/accelerator.js";
 export { CancelledError } from "./errors.js";
