@@ -6,7 +6,7 @@ import { PROVIDERS, type Config, type Provider } from "../config/schema.js";
 import { CancelledError, HomelabError, InputError } from "../errors.js";
 import type { AcceleratorChoice } from "../packer/accelerator.js";
 import { CancelRequest, cancelOnSignals } from "../packer/cancel.js";
-import type { BuildFlags } from "./build.js";
+import type { BuildFlags } from "./build-flags.js";
 import { paint } from "./colour.js";
 import { formatSize } from "./format.js";
 import { projectConfig } from "./options.js";
