@@ -4,8 +4,8 @@ import { defaultContributors } from "./contributors/index.js";
 import { buildBundle } from "./contributors/pipeline.js";
 import { boxName } from "./naming.js";
 import { osFamily } from "./os/index.js";
-import { renderBundle, type RenderedBundle } from "./packer/render-bundle.js";
-import { writeBundle } from "./packer/write-bundle.js";
+import { renderBundle, type RenderedBundle } from "./bundle/render-bundle.js";
+import { writeBundle } from "./bundle/write-bundle.js";
 import { VERSION } from "./version.js";
 
 export interface GenerateOptions {

@@ -1,5 +1,6 @@
 import { JobError } from "../errors.js";
-import { compareVersions, isArchitecture, isProvider, isVersion, type Architecture } from "./names.js";
+import { isArchitecture, isProvider, isVersion, type Architecture } from "./names.js";
+import { compareVersions } from "../semver.js";
 
 /**
  * A box's catalog in Vagrant's format (what `vagrant box add URL` reads). On disk `url` is

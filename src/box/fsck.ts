@@ -124,7 +124,7 @@ async function checkBox(store: BoxStore, box: BoxRef, fix: (f: Finding) => boole
           await store.writeCatalog(box, next);
         });
       } else if (st.size !== p.size && p.size !== 0) {
-        out.push({ kind: "size-mismatch", path: rel(file), detail: `${st.size} bytes, the catalog says ${p.size} (publish it again with --force)` });
+        out.push({ kind: "size-mismatch", path: rel(file), detail: `${st.size} bytes, the catalog says ${p.size}` });
       }
     }
   }

@@ -40,8 +40,8 @@ export class HttpRegistry {
   }
 
   async publish(p: RemotePublish): Promise<PublishResult> {
-    if (p.architecture !== undefined && p.provider === undefined) throw new InputError("--architecture needs --provider when publishing over HTTP");
-    if (this.token === undefined) throw new InputError(`publishing to ${this.base.origin} needs a token: pass --token or set HOMELAB_REGISTRY_TOKEN`);
+    if (p.architecture !== undefined && p.provider === undefined) throw new InputError("an architecture needs a provider when publishing over HTTP", { kind: "architecture-needs-provider" });
+    if (this.token === undefined) throw new InputError(`publishing to ${this.base.origin} needs a token`, { kind: "token-needed" });
     let size: number;
     try {
       size = (await stat(p.file)).size;
@@ -84,7 +84,7 @@ export class HttpRegistry {
       if (typeof result?.checksum !== "string") throw notRegistry("PUT", url, "the answer has no checksum");
       const ours = hash.digest("hex");
       if (result.checksum !== ours) {
-        throw new JobError(`${shown(url)}: the registry stored checksum ${oneLine(result.checksum)} but the file hashes to ${ours}; publish again (with --force)`);
+        throw new JobError(`${shown(url)}: the registry stored checksum ${oneLine(result.checksum)} but the file hashes to ${ours}`, { kind: "stored-checksum-differs" });
       }
       return result as PublishResult;
     }
@@ -105,7 +105,7 @@ export class HttpRegistry {
   }
 
   async remove(sel: BoxSelector): Promise<void> {
-    if (this.token === undefined) throw new InputError(`removing from ${this.base.origin} needs a token: pass --token or set HOMELAB_REGISTRY_TOKEN`);
+    if (this.token === undefined) throw new InputError(`removing from ${this.base.origin} needs a token`, { kind: "token-needed" });
     const path = [sel.org, sel.name, sel.version, sel.provider, sel.architecture].filter((s) => s !== undefined).join("/");
     const url = new URL(path, this.base);
     const res = await this.send("DELETE", url, {});

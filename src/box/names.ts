@@ -88,17 +88,6 @@ export function parseArchitecture(text: string, what = "architecture"): Architec
   return arch;
 }
 
-/** Semantic order of X.Y.Z versions (negative when a < b). Both must be valid versions. */
-export function compareVersions(a: string, b: string): number {
-  const pa = a.split(".").map(Number);
-  const pb = b.split(".").map(Number);
-  for (let i = 0; i < 3; i++) {
-    const d = (pa[i] ?? 0) - (pb[i] ?? 0);
-    if (d !== 0) return d;
-  }
-  return 0;
-}
-
 /**
  * `org/name@version[/provider[/architecture]]`, the argument of `homelab box rm`.
  */

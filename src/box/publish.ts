@@ -33,10 +33,10 @@ export interface PublishBoxOptions {
  * (exit 1) when the version+provider+architecture exists and `force` is not set.
  */
 export async function publishBox(o: PublishBoxOptions): Promise<PublishResult> {
-  const box = parseBoxRef(o.name, "--name");
-  const version = parseVersion(o.version, "--version");
-  const provider = o.provider === undefined ? undefined : parseProvider(o.provider, "--provider");
-  const architecture = o.architecture === undefined ? undefined : parseArchitecture(o.architecture, "--architecture");
+  const box = parseBoxRef(o.name, "name");
+  const version = parseVersion(o.version, "version");
+  const provider = o.provider === undefined ? undefined : parseProvider(o.provider, "provider");
+  const architecture = o.architecture === undefined ? undefined : parseArchitecture(o.architecture, "architecture");
   const common = {
     box,
     version,

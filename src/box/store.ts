@@ -53,7 +53,11 @@ export interface PublishResult {
 }
 
 /** An existing box version+provider+architecture (publish without --force). Exit code 1. */
-export class ConflictError extends JobError {}
+export class ConflictError extends JobError {
+  constructor(message: string, opts: { details?: readonly string[]; cause?: unknown } = {}) {
+    super(message, { ...opts, kind: "exists" });
+  }
+}
 /** Nothing matched (rm of an unknown version). Exit code 1. */
 export class NotFoundError extends JobError {}
 /** The source is larger than the configured maximum. Exit code 2. */
@@ -383,7 +387,7 @@ export class BoxStore {
   }
 
   private conflict(box: BoxRef, version: string, provider: string, architecture: string): ConflictError {
-    return new ConflictError(`${formatBoxRef(box)}@${version}/${provider}/${architecture} is already published (use --force to replace it)`);
+    return new ConflictError(`${formatBoxRef(box)}@${version}/${provider}/${architecture} is already published`);
   }
 
   /**

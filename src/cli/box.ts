@@ -1,5 +1,6 @@
 import { Option, type Command } from "commander";
 import { InputError } from "../errors.js";
+import { findingDetail } from "./error-text.js";
 import { formatSize } from "./format.js";
 import { examples } from "./help.js";
 import { portNumber, positiveInt } from "./options.js";
@@ -36,12 +37,16 @@ export function register(program: Command): void {
     .option("-f, --force", "replace an existing version+provider+architecture")
     .action(async (file: string, opts: PublishFlags) => {
       const { InputError } = await import("../errors.js");
-      const { parseVersion } = await import("../box/names.js");
+      const { parseArchitecture, parseBoxRef, parseProvider, parseVersion } = await import("../box/names.js");
       if (opts.boxVersion !== undefined && opts.version !== undefined) throw new InputError("--box-version and --version: give one (they are the same)");
       const typed = opts.boxVersion !== undefined ? "--box-version" : "--version";
       const given = opts.boxVersion ?? opts.version;
       if (given === undefined) throw new InputError("--box-version <X.Y.Z>: required (the version to publish the box as)");
+      // Checked here so that a bad value is named by the flag it came from.
       const version = parseVersion(given, typed);
+      parseBoxRef(opts.name, "--name");
+      if (opts.provider !== undefined) parseProvider(opts.provider, "--provider");
+      if (opts.architecture !== undefined) parseArchitecture(opts.architecture, "--architecture");
       const { publishBox } = await import("../box/publish.js");
       const { progressPrinter } = await import("./progress.js");
       const progress = progressPrinter(file);
@@ -128,7 +133,7 @@ export function register(program: Command): void {
       const report = await fsckRegistry(await BoxStore.open(registry), opts.repair ? { repair: "all" } : {});
       for (const f of report.findings) {
         const state = report.repaired.includes(f) ? "repaired" : isRepairable(f.kind) ? "repairable" : "needs a human";
-        process.stdout.write(`${f.kind}  ${f.path}  ${f.detail} (${state})\n`);
+        process.stdout.write(`${f.kind}  ${f.path}  ${findingDetail(f)} (${state})\n`);
       }
       const left = report.findings.filter((f) => !report.repaired.includes(f));
       process.stdout.write(

@@ -1,13 +1,14 @@
 import { join, relative } from "node:path";
-import { buildBoxes, type BuildOutcome } from "../build/build.js";
-import { createProgress, progressMode } from "../build/progress.js";
+import { buildBoxes, type BuildOutcome } from "../builder/build.js";
+import { createProgress, progressMode } from "./build-progress.js";
 import { EMBEDDED_ORIGIN } from "../config/source.js";
 import { PROVIDERS, type Config, type Provider } from "../config/schema.js";
 import { CancelledError, HomelabError, InputError } from "../errors.js";
 import type { AcceleratorChoice } from "../packer/accelerator.js";
 import { CancelRequest, cancelOnSignals } from "../packer/cancel.js";
-import type { BuildFlags } from "./build.js";
+import type { BuildFlags } from "./build-flags.js";
 import { paint } from "./colour.js";
+import { cliMessage } from "./error-text.js";
 import { formatSize } from "./format.js";
 import { projectConfig } from "./options.js";
 
@@ -35,7 +36,7 @@ export function failureResult(err: unknown, now = new Date()): Record<string, un
     ok: false,
     cancelled: err instanceof CancelledError,
     exitCode: known ? err.exitCode : 1,
-    error: err instanceof Error ? err.message : String(err),
+    error: known ? cliMessage(err) : err instanceof Error ? err.message : String(err),
     details: known ? err.details : [],
   };
 }

@@ -20,7 +20,7 @@ export function register(program: Command): void {
     .option("--work-dir <dir>", WORK_DIR_HELP)
     .option("--json", "print the list as JSON")
     .action(async (opts: { workDir?: string; json?: boolean }) => {
-      const { listBuilds } = await import("../build/inventory.js");
+      const { listBuilds } = await import("../builder/inventory.js");
       const { formatAge, formatSize } = await import("./format.js");
       const workDir = await workDirFor(opts.workDir);
       const { builds: list, foreign } = await listBuilds(workDir);
@@ -62,7 +62,7 @@ export function register(program: Command): void {
     .option("-n, --dry-run", "say what would be removed, remove nothing")
     .option("--work-dir <dir>", WORK_DIR_HELP)
     .action(async (opts: { keep: number; all?: boolean; dryRun?: boolean; workDir?: string }) => {
-      const { listBuilds, planPrune, removeBuilds } = await import("../build/inventory.js");
+      const { listBuilds, planPrune, removeBuilds } = await import("../builder/inventory.js");
       const { formatSize } = await import("./format.js");
       const { paint } = await import("./colour.js");
       const workDir = await workDirFor(opts.workDir);

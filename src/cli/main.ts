@@ -1,5 +1,6 @@
 import { Command, CommanderError } from "commander";
 import { HomelabError } from "../errors.js";
+import { cliMessage } from "./error-text.js";
 import { disableColour, paint } from "./colour.js";
 import { examples } from "./help.js";
 import { VERSION } from "../version.js";
@@ -62,7 +63,7 @@ export function reportError(err: unknown): number {
     return err.exitCode === 0 ? 0 : 2;
   }
   if (err instanceof HomelabError) {
-    process.stderr.write(`${paint().red("homelab:")} ${err.message}\n`);
+    process.stderr.write(`${paint().red("homelab:")} ${cliMessage(err)}\n`);
     for (const line of err.details) process.stderr.write(`  ${line}\n`);
     return err.exitCode;
   }

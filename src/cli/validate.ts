@@ -8,7 +8,7 @@ export function register(program: Command): void {
       const { boxName } = await import("../naming.js");
       const { config, origin } = await projectConfig(opts);
       // What build would refuse before it starts, validate refuses too (hashing an image is build's).
-      const { checkBoxVersion } = await import("../build/preflight.js");
+      const { checkBoxVersion } = await import("../builder/preflight.js");
       await checkBoxVersion(config, origin);
       const { paint } = await import("./colour.js");
       process.stdout.write(`${origin}: ${paint(process.stdout).green("ok")} (${boxName(config)})\n`);

@@ -1,8 +1,8 @@
 import type { Config } from "../config/schema.js";
 import { boxBaseName } from "../naming.js";
 import { archOf, osFamily, type OsFamily } from "../os/index.js";
-import type { CommonSourceOptions, PackerBundle, QemuSourceOptions, VirtualBoxIsoSourceOptions } from "../packer/bundle.js";
-import { ref, template } from "../packer/hcl-value.js";
+import type { CommonSourceOptions, PackerBundle, QemuSourceOptions, VirtualBoxIsoSourceOptions } from "../bundle/bundle.js";
+import { ref, template } from "../bundle/hcl-value.js";
 import { communicatorFor } from "./communicator.js";
 import type { Contributor } from "./contributor.js";
 import { addScriptStep } from "./script-step.js";

@@ -1,5 +1,5 @@
 import type { Config } from "../config/schema.js";
-import type { PackerBundle } from "../packer/bundle.js";
+import type { PackerBundle } from "../bundle/bundle.js";
 
 /** Conventional orders: 10 base OS, 25 Kubernetes node, 80 verification, 90 sysprep. */
 export interface Contributor {

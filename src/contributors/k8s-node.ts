@@ -1,7 +1,7 @@
 import { PAUSE_IMAGE_BY_MINOR } from "../config/defaults.js";
 import type { Config } from "../config/schema.js";
 import { archOf } from "../os/index.js";
-import { ref } from "../packer/hcl-value.js";
+import { ref } from "../bundle/hcl-value.js";
 import type { Contributor } from "./contributor.js";
 import { addScriptStep } from "./script-step.js";
 

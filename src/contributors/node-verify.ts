@@ -1,4 +1,4 @@
-import { ref, type HclRef } from "../packer/hcl-value.js";
+import { ref, type HclRef } from "../bundle/hcl-value.js";
 import type { Contributor } from "./contributor.js";
 import { distributionOf } from "./k8s-node.js";
 import { addScriptStep } from "./script-step.js";

@@ -1,6 +1,6 @@
 import type { Config } from "../config/schema.js";
 import { InputError } from "../errors.js";
-import { PackerBundle } from "../packer/bundle.js";
+import { PackerBundle } from "../bundle/bundle.js";
 import { packagedAssets } from "./assets.js";
 import type { ContributeContext, Contributor } from "./contributor.js";
 

@@ -1,5 +1,5 @@
-import type { PackerBundle } from "../packer/bundle.js";
-import { template, type HclRef } from "../packer/hcl-value.js";
+import type { PackerBundle } from "../bundle/bundle.js";
+import { template, type HclRef } from "../bundle/hcl-value.js";
 import type { Config } from "../config/schema.js";
 import { osFamily } from "../os/index.js";
 import { communicatorFor } from "./communicator.js";

@@ -1,5 +1,5 @@
 import type { AlpineConfig } from "../config/schema.js";
-import { ref } from "../packer/hcl-value.js";
+import { ref } from "../bundle/hcl-value.js";
 import { answerFile } from "./alpine-answers.js";
 import type { OsFamily } from "./family.js";
 import type { InstallSource } from "./install-source.js";

@@ -1,6 +1,6 @@
 import { DEFAULTS } from "../config/defaults.js";
 import type { DebianConfig } from "../config/schema.js";
-import { ref } from "../packer/hcl-value.js";
+import { ref } from "../bundle/hcl-value.js";
 import type { OsFamily } from "./family.js";
 import type { InstallSource } from "./install-source.js";
 

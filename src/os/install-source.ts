@@ -1,5 +1,5 @@
 import type { ContributeContext } from "../contributors/contributor.js";
-import type { CommonSourceOptions, PackerBundle, QemuSourceOptions } from "../packer/bundle.js";
+import type { CommonSourceOptions, PackerBundle, QemuSourceOptions } from "../bundle/bundle.js";
 
 /**
  * Where the build VM's first disk comes from: an OS installer ISO driven by a boot command, or

@@ -1,5 +1,5 @@
 import type { Config } from "../config/schema.js";
-import { ref } from "../packer/hcl-value.js";
+import { ref } from "../bundle/hcl-value.js";
 import type { OsFamily } from "./family.js";
 
 /**

@@ -1,8 +1,7 @@
+import { atLeast, type VersionCore } from "../semver.js";
+
 /** A semantic version's numeric core; pre-release tags are kept only for display. */
-export interface SemVer {
-  readonly major: number;
-  readonly minor: number;
-  readonly patch: number;
+export interface SemVer extends VersionCore {
   readonly text: string;
 }
 
@@ -14,15 +13,6 @@ export function parsePackerVersion(output: string): SemVer | undefined {
   const m = /^Packer v(\d+)\.(\d+)\.(\d+)(\S*)/m.exec(output);
   if (!m) return undefined;
   return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), text: `${m[1]}.${m[2]}.${m[3]}${m[4] ?? ""}` };
-}
-
-/** Negative when a < b, 0 when equal, positive when a > b (numeric core only). */
-export function compareVersions(a: SemVer, b: Pick<SemVer, "major" | "minor" | "patch">): number {
-  return a.major - b.major || a.minor - b.minor || a.patch - b.patch;
-}
-
-export function atLeast(v: SemVer, major: number, minor: number, patch = 0): boolean {
-  return compareVersions(v, { major, minor, patch }) >= 0;
 }
 
 /** A bare version string (`1.6.6`, `v1.11.2`, `1.9.0-dev`), as users pass with --packer-version. */

@@ -7,8 +7,9 @@ import type { Fetched } from "./fetcher.js";
 import { formatAge } from "./drift.js";
 import { UpstreamError } from "./http.js";
 import type { Upstream } from "./upstream.js";
-import { compareVersions, minorOf, parseVersion, type VersionKind } from "./version.js";
+import { minorOf, parseVersion, type VersionKind } from "./version.js";
 import { applyPinEdits, type PinEdit } from "./yaml-edit.js";
+import { compareVersions } from "../semver.js";
 
 export interface BumpOptions {
   /**

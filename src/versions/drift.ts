@@ -6,7 +6,8 @@ import type { Fetched, Provenance } from "./fetcher.js";
 import { UpstreamError } from "./http.js";
 import { PAUSE_REPOSITORY } from "./kubernetes.js";
 import type { Upstream } from "./upstream.js";
-import { compareVersions, minorOf, parseVersion, type PinVersion, type VersionKind } from "./version.js";
+import { minorOf, parseVersion, type PinVersion, type VersionKind } from "./version.js";
+import { compareVersions } from "../semver.js";
 
 /**
  * Worst first. `not upstream`: the pin names a release that does not exist (a typo, or a

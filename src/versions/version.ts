@@ -1,13 +1,12 @@
+import type { VersionCore } from "../semver.js";
+
 /**
  * The three version shapes homelab pins, parsed to numbers so they compare correctly
  * (3.9 < 3.10, v1.35.9 < v1.35.10, +k3s1 < +k3s2).
  */
-export interface PinVersion {
-  major: number;
-  minor: number;
-  patch: number;
+export interface PinVersion extends VersionCore {
   /** k3s build number (`+k3sN`); 0 for Alpine and upstream Kubernetes. */
-  build: number;
+  readonly build: number;
 }
 
 export type VersionKind = "alpine" | "kubeadm" | "k3s" | "debian";
@@ -25,10 +24,6 @@ export function parseVersion(kind: VersionKind, text: string): PinVersion | unde
   const m = SHAPES[kind].exec(text);
   if (!m) return undefined;
   return { major: Number(m[1]), minor: Number(m[2]), patch: Number(m[3]), build: Number(m[4] ?? 0) };
-}
-
-export function compareVersions(a: PinVersion, b: PinVersion): number {
-  return a.major - b.major || a.minor - b.minor || a.patch - b.patch || a.build - b.build;
 }
 
 /** `3.24` / `1.35`: the branch or minor a version belongs to. */

@@ -4,7 +4,7 @@ import { existsSync, mkdirSync, openSync, readFileSync, readdirSync, statSync, s
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
 import { parseCatalog, upsertProvider, emptyCatalog, removeProviders } from "../../src/box/catalog.js";
-import { compareVersions } from "../../src/box/names.js";
+import { compareVersions } from "../../src/semver.js";
 import { listRegistry, publishBox, removeFromRegistry } from "../../src/box/publish.js";
 import { BoxStore, ConflictError, NotFoundError } from "../../src/box/store.js";
 import { InputError } from "../../src/errors.js";

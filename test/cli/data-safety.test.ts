@@ -194,7 +194,7 @@ describe("homelab generate -o", () => {
     const loop = `
       const { parseConfig } = await import(${JSON.stringify(join(ROOT, "dist/config/load.js"))});
       const { renderConfig } = await import(${JSON.stringify(join(ROOT, "dist/generate.js"))});
-      const { writeBundle } = await import(${JSON.stringify(join(ROOT, "dist/packer/write-bundle.js"))});
+      const { writeBundle } = await import(${JSON.stringify(join(ROOT, "dist/bundle/write-bundle.js"))});
       const [a, b] = ${JSON.stringify(configs)}.map((yaml) => renderConfig(parseConfig(yaml), { packerVersion: "1.6.6" }));
       for (let i = 0; ; i++) await writeBundle(i % 2 ? a : b, process.argv[1]);
     `;

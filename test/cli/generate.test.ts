@@ -4,7 +4,7 @@ import { join } from "node:path";
 import { describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { renderConfig } from "../../src/generate.js";
-import { writeBundle } from "../../src/packer/write-bundle.js";
+import { writeBundle } from "../../src/bundle/write-bundle.js";
 import { runCli } from "../support/cli.js";
 
 const tmp = () => mkdtempSync(join(tmpdir(), "homelab-cli-"));

@@ -1,7 +1,7 @@
 import { describe, expect, it } from "vitest";
 import { defaultContributors } from "../../src/contributors/index.js";
 import { buildBundle } from "../../src/contributors/pipeline.js";
-import { renderBundle } from "../../src/packer/render-bundle.js";
+import { renderBundle } from "../../src/bundle/render-bundle.js";
 import { config } from "../support/configs.js";
 import { parseHcl } from "../support/hcl.js";
 import { bundleStep, canRun, familySandbox } from "../support/shipped.js";

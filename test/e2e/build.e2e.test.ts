@@ -25,7 +25,7 @@ import { chmodSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, rmSync, s
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
-import { hashFile, type BuildRecord } from "../../src/build/record.js";
+import { hashFile, type BuildRecord } from "../../src/builder/record.js";
 import { BIN, runCli } from "../support/cli.js";
 import { openGuestDisk } from "../support/disk-image.js";
 import { debianBaseImage, qemuProcesses } from "../support/e2e.js";

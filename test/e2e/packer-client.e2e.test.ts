@@ -14,7 +14,7 @@ import { chooseAcceleration, type QemuAcceleration } from "../../src/packer/acce
 import { CancelRequest, cancelOnSignals } from "../../src/packer/cancel.js";
 import { PackerClient } from "../../src/packer/client.js";
 import type { PackerEvent } from "../../src/packer/machine-readable.js";
-import { withStagedDir } from "../../src/packer/staged-output.js";
+import { withStagedDir } from "../../src/fs/staged-dir.js";
 import { debianBaseImage, qemuProcesses } from "../support/e2e.js";
 import { needTool } from "../support/tools.js";
 

@@ -10,7 +10,8 @@ import { CancelRequest } from "../../src/packer/cancel.js";
 import { bundleRequiresPlugins, PackerClient } from "../../src/packer/client.js";
 import { findPacker } from "../../src/packer/locate.js";
 import type { PackerEvent } from "../../src/packer/machine-readable.js";
-import { parsePackerVersion, atLeast } from "../../src/packer/version.js";
+import { parsePackerVersion } from "../../src/packer/version.js";
+import { atLeast } from "../../src/semver.js";
 import { needTool } from "../support/tools.js";
 
 const NULL_TEMPLATE = fileURLToPath(new URL("../fixtures/packer/null-template", import.meta.url));

@@ -1,5 +1,5 @@
 import { parse } from "@cdktf/hcl2json";
-import { isRef, isTemplate, type HclValue } from "../../src/packer/hcl-value.js";
+import { isRef, isTemplate, type HclValue } from "../../src/bundle/hcl-value.js";
 
 /** Parses HCL2 text with HashiCorp's own parser (compiled to wasm) into HCL's JSON syntax. */
 export async function parseHcl(name: string, text: string): Promise<Record<string, unknown>> {

@@ -4,7 +4,8 @@ import { describe, expect, it } from "vitest";
 import { latestReleasesUrl, parseLatestReleases } from "../../src/versions/alpine.js";
 import { parseK3sChannels } from "../../src/versions/k3s.js";
 import { kubeadmConstantsUrl, parsePauseVersion, parseStableTxt, stableTxtUrl } from "../../src/versions/kubernetes.js";
-import { compareVersions, parseVersion } from "../../src/versions/version.js";
+import { parseVersion } from "../../src/versions/version.js";
+import { compareVersions } from "../../src/semver.js";
 
 const fixture = (rel: string) => readFileSync(join(import.meta.dirname, "..", "fixtures", "versions", rel), "utf8");
 

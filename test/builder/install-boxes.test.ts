@@ -3,8 +3,8 @@ import { existsSync, mkdirSync, mkdtempSync, readdirSync, readFileSync, realpath
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { installBoxes, sweepDeadAttempts } from "../../src/build/install-boxes.js";
-import { RECORD_FILE, type BuiltBox } from "../../src/build/record.js";
+import { installBoxes, sweepDeadAttempts } from "../../src/builder/install-boxes.js";
+import { RECORD_FILE, type BuiltBox } from "../../src/builder/record.js";
 
 let base: string;
 let dir: string; // a build directory, .homelab/builds/<hash>/

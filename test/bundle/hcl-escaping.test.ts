@@ -1,7 +1,7 @@
 import fc from "fast-check";
 import { describe, expect, it } from "vitest";
-import { quote, renderAttributes } from "../../src/packer/hcl-render.js";
-import { ref, template } from "../../src/packer/hcl-value.js";
+import { quote, renderAttributes } from "../../src/bundle/hcl-render.js";
+import { ref, template } from "../../src/bundle/hcl-value.js";
 import { decodeJsonTemplate, parseHcl } from "../support/hcl.js";
 
 async function roundTrip(value: string): Promise<string> {

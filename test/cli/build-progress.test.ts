@@ -1,8 +1,9 @@
 import { readFileSync } from "node:fs";
 import { fileURLToPath } from "node:url";
 import { describe, expect, it } from "vitest";
-import { JsonProgress, PlainProgress, fitWidth, plainLines, progressMode, renderFrame, TtyProgress } from "../../src/build/progress.js";
-import { applyEvent, formatElapsed, initialProgress, type ProgressNote } from "../../src/build/progress-state.js";
+import { PlainProgress, plainLines } from "../../src/builder/progress.js";
+import { JsonProgress, fitWidth, progressMode, renderFrame, TtyProgress } from "../../src/cli/build-progress.js";
+import { applyEvent, formatElapsed, initialProgress, type ProgressNote } from "../../src/builder/progress-state.js";
 import { parseMachineReadable, type PackerEvent } from "../../src/packer/machine-readable.js";
 
 const recorded = (name: string): PackerEvent[] =>

@@ -3,7 +3,7 @@ import { mkdirSync, mkdtempSync, readdirSync, statSync, symlinkSync, writeFileSy
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { checkRecord, type BuildRecord } from "../../src/build/record.js";
+import { checkRecord, type BuildRecord } from "../../src/builder/record.js";
 import { OutsideRootError, resolveInside as resolveInsideSync } from "../../src/fs/contain.js";
 
 const resolveInside = async (root: string, ...names: string[]): Promise<string> => resolveInsideSync(root, ...names);

@@ -3,7 +3,7 @@ import { existsSync, mkdirSync, readFileSync, readdirSync, writeFileSync } from 
 import { join } from "node:path";
 import { pathToFileURL } from "node:url";
 import { afterAll, describe, expect, it } from "vitest";
-import { sweepPartialBoxes } from "../../src/build/sweep-partials.js";
+import { sweepPartialBoxes } from "../../src/builder/sweep-partials.js";
 import { REPO, tempDir } from "../box/support.js";
 
 const tmp = tempDir("homelab-partials-");
@@ -14,7 +14,7 @@ afterAll(tmp.cleanup);
  * optionally moves the old boxes aside the way the final step does, and is SIGKILLed there.
  */
 async function killedBuild(buildDir: string, stage: "writing" | "between-renames"): Promise<void> {
-  const staged = pathToFileURL(join(REPO, "dist/packer/staged-output.js")).href;
+  const staged = pathToFileURL(join(REPO, "dist/fs/staged-dir.js")).href;
   const script = `
     import { withStagedDir } from ${JSON.stringify(staged)};
     import { writeFileSync, renameSync } from "node:fs";

@@ -2,7 +2,7 @@ import { mkdir, mkdtemp, readdir, readFile, rm, writeFile } from "node:fs/promis
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterEach, beforeEach, describe, expect, it } from "vitest";
-import { withStagedDir } from "../../src/packer/staged-output.js";
+import { withStagedDir } from "../../src/fs/staged-dir.js";
 
 let root: string;
 beforeEach(async () => {

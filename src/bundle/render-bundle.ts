@@ -2,7 +2,7 @@ import { createHash } from "node:crypto";
 import type { BundleFile, PackerBundle, PostProcessor, Provisioner, Source } from "./bundle.js";
 import { ref, type HclValue } from "./hcl-value.js";
 import { optionEntries, renderAttributes, renderBlock } from "./hcl-render.js";
-import { parseVersionText, PLUGINS_SINCE, supportsPlugins } from "./version.js";
+import { parseVersionText, PLUGINS_SINCE, supportsPlugins } from "../packer/version.js";
 
 export interface RenderOptions {
   /**

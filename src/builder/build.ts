@@ -11,7 +11,7 @@ import { chooseAcceleration, type AcceleratorChoice } from "../packer/accelerato
 import type { CancelRequest } from "../packer/cancel.js";
 import { PackerClient } from "../packer/client.js";
 import type { PackerEvent } from "../packer/machine-readable.js";
-import { writeBundle } from "../packer/write-bundle.js";
+import { writeBundle } from "../bundle/write-bundle.js";
 import { VERSION } from "../version.js";
 import { checkBaseImage, checkBoxVersion } from "./preflight.js";
 import { PlainProgress } from "./progress.js";
