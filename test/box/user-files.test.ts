@@ -1,6 +1,7 @@
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, describe, expect, it } from "vitest";
+import { expectIntact, plant, type Tree } from "../support/planted.js";
 import { makeBox, runCli, tempDir } from "./support.js";
 
 /**
@@ -10,17 +11,6 @@ import { makeBox, runCli, tempDir } from "./support.js";
  */
 const tmp = tempDir("homelab-box-userfiles-");
 afterAll(tmp.cleanup);
-
-type Tree = Record<string, string>;
-function plant(dir: string, tree: Tree): void {
-  for (const [name, content] of Object.entries(tree)) {
-    mkdirSync(join(dir, name, ".."), { recursive: true });
-    writeFileSync(join(dir, name), content);
-  }
-}
-function expectIntact(dir: string, tree: Tree): void {
-  for (const [name, content] of Object.entries(tree)) expect(readFileSync(join(dir, name), "utf8"), name).toBe(content);
-}
 
 describe("a user's files in the registry directory", () => {
   it("survive publish, publish --force and rm, down to removing the box's last version", async () => {

@@ -6,6 +6,7 @@ import { afterAll, describe, expect, it } from "vitest";
 import { parseConfig } from "../../src/config/load.js";
 import { renderConfig } from "../../src/generate.js";
 import { ROOT, runCli } from "../support/cli.js";
+import { expectIntact, plant, type Tree } from "../support/planted.js";
 import { needTool } from "../support/tools.js";
 
 /**
@@ -20,24 +21,6 @@ const tmp = () => {
   mkdirSync(dir);
   return dir;
 };
-
-type Tree = Record<string, string>;
-
-/** Writes files (relative names) under `dir`. */
-function plant(dir: string, tree: Tree): void {
-  for (const [name, content] of Object.entries(tree)) {
-    mkdirSync(join(dir, name, ".."), { recursive: true });
-    writeFileSync(join(dir, name), content);
-  }
-}
-
-/** Asserts every planted file is still there with the very same content. */
-function expectIntact(dir: string, tree: Tree): void {
-  for (const [name, content] of Object.entries(tree)) {
-    expect(existsSync(join(dir, name)), `${name} was deleted`).toBe(true);
-    expect(readFileSync(join(dir, name), "utf8"), `${name} was replaced`).toBe(content);
-  }
-}
 
 /** Every file under `dir` (relative names, sorted), directories left out. */
 function listFiles(dir: string): string[] {
