@@ -188,7 +188,10 @@ describe.skipIf(!needTool("packer"))("PackerClient with the real packer", () => 
     expect(cancelledAt).toBeGreaterThan(0);
     expect(Date.now() - started).toBeLessThan(30_000);
     expect(processesWith(marker)).toEqual([]);
-    expect(await readFile(logFile, "utf8")).toContain("Cancelling build after receiving interrupt");
+    // The SIGINT reached Packer's group: either Packer logged it before its step ended, or the step
+    // (the shell, in the same group) died of it first and ended the build (exit status -1 is Go's
+    // "killed by a signal"). Which one comes first is a race; on a loaded machine both happen.
+    expect(await readFile(logFile, "utf8")).toMatch(/Cancelling build after receiving interrupt|Script exited with non-zero exit status: -1\./);
   });
 });
 
