@@ -52,6 +52,10 @@ describe("the composed scripts", () => {
   it("use every part under assets/scripts (nothing shipped with homelab is left out of a bundle)", () => {
     const used = new Set([...shipped.values()].flatMap((s) => [...s.text.matchAll(/^# --- part: (\S+) ---$/gm)].map((m) => m[1])));
     expect(shellParts(PARTS_DIR).filter((p) => !used.has(p))).toEqual([]);
+    // The shared parts by name: each one reaches a bundle (so the sandbox suites run it).
+    for (const part of ["lib/log.sh", "lib/download.sh", "lib/checks.sh", "lib/mount.sh", "alpine/os.sh", "alpine/kubelet.sh", "debian/os.sh", "debian/kubelet.sh"]) {
+      expect(used.has(part), part).toBe(true);
+    }
   });
 });
 

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Alpine's part of the base step: the release's community repository, sudo, doas and chrony, and
 # the doas rule (Alpine users expect doas; Vagrant itself uses sudo).
 

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Alpine's containerd: 2.x with config version 3, cgroupfs (OpenRC has no systemd), the CNI
 # plugins where Alpine's cni-plugins installs them. The packaged config is edited (everything
 # else it sets is kept).

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Alpine's part of the k3s step: OpenRC's cgroups service, and k3s's OpenRC service. Neither the
 # upstream install script nor Alpine's k3s package is used: both would own /etc/init.d/k3s.
 

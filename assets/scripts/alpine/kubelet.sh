@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Alpine's part of the kubeadm step: Kubernetes from the community repository when it carries
 # exactly the pinned version; otherwise the upstream binaries run by Alpine's kubelet init script.
 

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Alpine Linux: apk and OpenRC. debian/os.sh defines the same names for apt and systemd; the
 # step bodies call only these, never apk or rc-update directly.
 

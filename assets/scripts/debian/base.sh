@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Debian's part of the base step, on an image that may already have a vagrant user (a cloud
 # image, the debootstrap fixture, or the preseeded install).
 

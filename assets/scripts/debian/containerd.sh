@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Debian 12's containerd: 1.6.x with config version 2, the systemd cgroup driver (the kubelet is
 # configured to match), the CNI plugins where containernetworking-plugins installs them. An
 # explicit config is written (not edits of the packaged one).

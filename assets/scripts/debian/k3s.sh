@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2154 # failures: counted by lib/checks.sh, composed before this part
 # Debian's part of the k3s step: the cgroup v2 controllers k3s needs, and k3s's systemd unit. On
 # Debian 12 systemd mounts the unified cgroup v2 hierarchy and delegates a subtree to a unit with
 # Delegate=yes (set in the unit below), so there is nothing to enable; only missing controllers

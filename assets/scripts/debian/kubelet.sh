@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Debian's part of the kubeadm step: Debian 12 packages no Kubernetes, so the upstream binaries
 # (and crictl from the cri-tools release) are run by a kubelet unit written here.
 

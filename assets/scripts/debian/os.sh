@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Debian 12: apt and systemd. alpine/os.sh defines the same names for apk and OpenRC; the step
 # bodies call only these, never apt-get or systemctl directly.
 

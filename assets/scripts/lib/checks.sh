@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # The verdicts of a verification: one line per check, "ok   <check>" or "FAIL <check>: <what
 # was found>"; every check runs, and $failures counts the failed ones.
 failures=0

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # download URL FILE: BusyBox wget where there is one (Alpine), else curl (a Debian step installs
 # it first). No wget -T: it crashes some BusyBox builds; the Packer provisioner timeout bounds a
 # stalled download instead.

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # log MESSAGE...: one progress line on stdout, named after the step ($STEP, set by the composed
 # script's first lines), so Packer's output says which step said it.
 log() { printf '%s: %s\n' "$STEP" "$*"; }

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # root_propagation: how / propagates mounts ("shared:N", or "private"), from the kernel's own
 # table (field 5 of mountinfo is the mount point; optional fields up to "-" carry "shared:N").
 root_propagation() {

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # toml_get FILE TABLE KEY: the value of KEY directly under [TABLE], quotes removed. Table headers
 # are compared without blanks and with " read as ', so `containerd config dump` output matches
 # whatever quoting the table was written with.

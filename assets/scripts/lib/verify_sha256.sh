@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # verify_sha256 FILE EXPECTED WHAT: FILE's sha256 must be EXPECTED, the published digest. WHAT
 # names the download in messages (its URL, or "k3s of v1.35.1+k3s1"). Nothing downloaded is
 # installed before it passed this.

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # write_file PATH MODE: stdin to PATH through a temporary file in the same directory, so a failure
 # never leaves a half-written file behind (the rename is atomic on one filesystem).
 write_file() {

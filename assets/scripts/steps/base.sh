@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Base (runs first): the Vagrant conventions: user vagrant/vagrant, the documented insecure keys,
 # passwordless sudo, UseDNS no; before them the family's base_prepare (packages), after them its
 # base_finish. Idempotent: running it twice changes nothing.

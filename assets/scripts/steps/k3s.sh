@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # k3s, air-gap capable. The k3s binary (and with K8S_BAKE=airgap the air-gap image tarball) of
 # the pinned K3S_VERSION is downloaded from the release and verified against the release's
 # sha256sum-<arch>.txt; the family's k3s service is written, enabled, NOT started (a started k3s

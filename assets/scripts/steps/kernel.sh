@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # Kernel prerequisites of a Kubernetes node: modules, sysctls, an rshared root, now and at boot.
 # Env: none.
 set -eu

@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # kubeadm, kubelet, kubectl and crictl for a kubeadm node (runs after k8s-containerd.sh): the
 # family's packages where they carry exactly K8S_VERSION (kubeadm_from_packages), otherwise the
 # upstream release binaries from dl.k8s.io, each verified against its published .sha256 before

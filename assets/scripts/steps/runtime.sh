@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2154 # failures: counted by lib/checks.sh, composed before this part
 # The container runtime of a kubeadm node: the family's containerd (containerd.sh), configured,
 # enabled and running, then the EFFECTIVE config (`containerd config dump`: the file merged with
 # containerd's built-in defaults) is checked: a setting that did not take fails here.

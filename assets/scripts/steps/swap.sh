@@ -1,3 +1,4 @@
+# shellcheck shell=sh
 # The kubelet refuses to run with swap on: turn it off now and keep it off after reboot, in
 # /etc/fstab and in the init system's swap units (swap_units / swap_units_disable).
 # Env: none.

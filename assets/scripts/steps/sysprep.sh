@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2154 # failures: counted by lib/checks.sh, composed before this part
 # Sysprep (last): no machine identity, SSH host keys, package caches, logs, DHCP leases, temp
 # files or shell history in the box, and free space trimmed (or zeroed) so the box compresses
 # well; root's password locked and the build's root login over SSH removed. The vagrant user's

@@ -1,3 +1,4 @@
+# shellcheck shell=sh disable=SC2154 # failures: counted by lib/checks.sh, composed before this part
 # Node verification (last before sysprep): one line per check, "ok   <check>" or
 # "FAIL <check>: <what was found>"; every check runs; exits 1 if any failed, so the build fails.
 # The checks are the family's own where the family does it its own way (containerd_checks,
