@@ -59,3 +59,22 @@ export const PAUSE_IMAGE_BY_MINOR: Readonly<Record<number, string>> = {
   36: "registry.k8s.io/pause:3.10.2",
   37: "registry.k8s.io/pause:3.10.2",
 };
+
+/**
+ * The flannel release a kubeadm box carries (`k8s.cni: flannel`): homelab's own pin, like the
+ * Debian ISO (`homelab versions check` reports a newer release; a newer homelab moves it, since
+ * the manifest's checksum and images move with it). Read at flannel-io/flannel tag v0.28.9
+ * (commit 5cd0d526, 2026-08-07): `manifestSha256` is the release asset `kube-flannel.yml`, which
+ * the Makefile's release-manifest target makes with `kubectl kustomize
+ * Documentation/kustomization/kube-flannel/` (reproduced with kustomize v5.5.0; the same digest is
+ * pinned for v0.28.9 in an unrelated public Terraform module). `images` are that manifest's two
+ * image references (the CNI plugin init container, then flanneld); `podCidr` is its net-conf.json
+ * `Network`, the podSubnet kubeadm must be given for it.
+ */
+export const FLANNEL = {
+  version: "v0.28.9",
+  manifestSha256: "1c06a15a771009c263bdb1f51c928af46f7606fe969f3963652167938d536aaa",
+  images: ["ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3", "ghcr.io/flannel-io/flannel:v0.28.9"],
+  podCidr: "10.244.0.0/16",
+  releases: "https://github.com/flannel-io/flannel/releases/download",
+} as const;

@@ -166,10 +166,16 @@ function resolve(
     }
     config.base = { ...base, image };
   }
+  let k3sCni: ConfigProblem | undefined;
   if (k8s !== undefined) {
-    config.k8s = { distribution: k8s.distribution, bake: k8s.bake, version: k8s.version ?? DEFAULTS.k8s[k8s.distribution] };
+    const cni = k8s.distribution === "kubeadm" ? (k8s.cni ?? "flannel") : "none";
+    config.k8s = { distribution: k8s.distribution, bake: k8s.bake, version: k8s.version ?? DEFAULTS.k8s[k8s.distribution], cni };
+    if (k8s.distribution === "k3s" && k8s.cni !== undefined) {
+      // Reported with the cross-field problems below (every problem at once).
+      k3sCni = { ...map.locate(["k8s", "cni"]), path: "k8s.cni", message: `expected no k8s.cni with distribution k3s (k3s brings its own flannel), got ${JSON.stringify(k8s.cni)}` };
+    }
   }
-  const problems = crossCheck(config, map, source);
+  const problems = [...crossCheck(config, map, source), ...(k3sCni === undefined ? [] : [k3sCni])];
   if (problems.length > 0) throw new ConfigError(file, problems);
   return config;
 }

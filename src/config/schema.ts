@@ -20,11 +20,14 @@ export const ARCHES = ["x86_64", "aarch64"] as const;
 export const DISTRIBUTIONS = ["kubeadm", "k3s"] as const;
 export const BAKE_MODES = ["airgap", "binary", "none"] as const;
 export const PROVIDERS = ["libvirt", "virtualbox"] as const;
+/** The pod network baked into a kubeadm box; `none` leaves the CNI to the cluster's owner. */
+export const CNIS = ["flannel", "none"] as const;
 
 export type Arch = (typeof ARCHES)[number];
 export type Distribution = (typeof DISTRIBUTIONS)[number];
 export type BakeMode = (typeof BAKE_MODES)[number];
 export type Provider = (typeof PROVIDERS)[number];
+export type Cni = (typeof CNIS)[number];
 export type Family = "alpine" | "debian";
 
 const alpineSchema = z
@@ -106,6 +109,13 @@ const k8sSchema = z
         "How much Kubernetes is baked into the image: airgap (binaries and images), binary " +
           "(binaries only) or none (only kernel, swap and container runtime are prepared).",
       ),
+    cni: z
+      .enum(CNIS)
+      .optional()
+      .describe(
+        "kubeadm only: the pod network the box carries (default flannel: its pinned manifest, and with bake airgap " +
+          "its images), or none. k3s brings its own flannel.",
+      ),
   })
   // Checked on the k8s object itself so it is reported even when other fields are wrong too.
   .superRefine((k8s, ctx) => {
@@ -176,7 +186,8 @@ type ParsedConfig = z.output<typeof configSchema>;
 interface ConfigCommon extends Omit<ParsedConfig, "k8s" | "alpine" | "debian" | "base"> {
   /** A bring-your-own base image; `image` is an absolute path or a URL after loading. */
   base?: NonNullable<ParsedConfig["base"]>;
-  k8s?: { distribution: Distribution; version: string; bake: BakeMode };
+  /** `cni`: what the box carries for the pod network (always `none` for k3s, which embeds flannel). */
+  k8s?: { distribution: Distribution; version: string; bake: BakeMode; cni: Cni };
 }
 
 /** An Alpine image (homelab.yaml without a debian section). */

@@ -1,8 +1,9 @@
-import { PAUSE_IMAGE_BY_MINOR } from "../config/defaults.js";
+import { FLANNEL, PAUSE_IMAGE_BY_MINOR } from "../config/defaults.js";
 import type { Config } from "../config/schema.js";
 import { archOf } from "../os/index.js";
 import { ref } from "../bundle/hcl-value.js";
-import type { Contributor } from "./contributor.js";
+import type { PackerBundle } from "../bundle/bundle.js";
+import type { ContributeContext, Contributor } from "./contributor.js";
 import { addScriptStep } from "./script-step.js";
 
 const NAME = "k8s-node";
@@ -72,6 +73,7 @@ export const k8sNode: Contributor = {
           },
         });
       }
+      addCni(bundle, config, context);
     } else {
       bundle.addVariable("k3s_version", { type: "string", description: "Pinned k3s version." }, k8s.version);
       // Runs for every bake: with bake none it only enables the cgroups service k3s needs.
@@ -84,6 +86,48 @@ export const k8sNode: Contributor = {
     }
   },
 };
+
+/**
+ * The pod network the box carries (kubeadm; bake airgap or binary): flannel's pinned manifest,
+ * and with airgap its images. `cni` is what node-verify checks: `none` when nothing is baked.
+ */
+function addCni(bundle: PackerBundle, config: Config, context: ContributeContext): void {
+  const cni = bakedCni(config);
+  bundle.addVariable("cni", { type: "string", description: "Pod network baked into the box: flannel or none." }, cni);
+  if (cni === "none") return;
+  bundle.addVariable("cni_version", { type: "string", description: "Pinned flannel release." }, FLANNEL.version);
+  bundle.addVariable(
+    "cni_manifest_sha256",
+    { type: "string", description: "sha256 of the release's kube-flannel.yml." },
+    FLANNEL.manifestSha256,
+  );
+  bundle.addVariable(
+    "cni_images",
+    { type: "string", description: "The manifest's image references, space-separated." },
+    FLANNEL.images.join(" "),
+  );
+  bundle.addVariable("pod_cidr", { type: "string", description: "The pod network the manifest sets (kubeadm's podSubnet)." }, FLANNEL.podCidr);
+  addScriptStep(bundle, config, context, {
+    step: "k8s-cni",
+    contributor: NAME,
+    timeout: DOWNLOAD_TIMEOUT,
+    env: {
+      CNI: ref("var.cni"),
+      CNI_VERSION: ref("var.cni_version"),
+      CNI_MANIFEST_SHA256: ref("var.cni_manifest_sha256"),
+      CNI_IMAGES: ref("var.cni_images"),
+      POD_CIDR: ref("var.pod_cidr"),
+      K8S_BAKE: ref("var.k8s_bake"),
+    },
+  });
+}
+
+/** The CNI a kubeadm box carries: the configured one, unless nothing of Kubernetes is baked. */
+export function bakedCni(config: Config): "flannel" | "none" {
+  const k8s = config.k8s;
+  if (k8s === undefined || k8s.distribution !== "kubeadm" || k8s.bake === "none") return "none";
+  return k8s.cni;
+}
 
 export function distributionOf(config: Config): "kubeadm" | "k3s" | "none" {
   return config.k8s?.distribution ?? "none";

@@ -1,6 +1,6 @@
 import { ref, type HclRef } from "../bundle/hcl-value.js";
 import type { Contributor } from "./contributor.js";
-import { distributionOf } from "./k8s-node.js";
+import { bakedCni, distributionOf } from "./k8s-node.js";
 import { addScriptStep } from "./script-step.js";
 
 /**
@@ -27,6 +27,8 @@ export const nodeVerify: Contributor = {
     if (distribution === "kubeadm") {
       env.K8S_VERSION = ref("var.k8s_version");
       env.PAUSE_IMAGE = ref("var.pause_image");
+      env.CNI = ref("var.cni");
+      if (bakedCni(config) !== "none") env.CNI_MANIFEST_SHA256 = ref("var.cni_manifest_sha256");
     } else {
       env.K3S_VERSION = ref("var.k3s_version");
     }

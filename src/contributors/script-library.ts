@@ -7,7 +7,7 @@
  */
 
 /** Which script a step runs; the base step is `base-<family>` in the bundle but one script. */
-export type ScriptName = "base" | "k8s-kernel" | "k8s-swap" | "k8s-containerd" | "k8s-kubeadm" | "k8s-k3s" | "node-verify" | "sysprep";
+export type ScriptName = "base" | "k8s-kernel" | "k8s-swap" | "k8s-containerd" | "k8s-kubeadm" | "k8s-cni" | "k8s-k3s" | "node-verify" | "sysprep";
 
 /** The family's own directory in a part's path. */
 const FAMILY = "@";
@@ -23,6 +23,7 @@ export const SCRIPT_PARTS: Readonly<Record<ScriptName, readonly string[]>> = {
   "k8s-swap": ["lib/log.sh", "@/os.sh", "steps/swap.sh"],
   "k8s-containerd": ["lib/log.sh", "lib/write_file.sh", "lib/toml.sh", "lib/checks.sh", "@/os.sh", "@/containerd.sh", "steps/runtime.sh"],
   "k8s-kubeadm": ["lib/log.sh", "lib/write_file.sh", "lib/download.sh", "lib/verify_sha256.sh", "@/os.sh", "@/kubelet.sh", "steps/kubeadm.sh"],
+  "k8s-cni": ["lib/log.sh", "lib/write_file.sh", "lib/download.sh", "lib/verify_sha256.sh", "@/os.sh", "@/containerd.sh", "steps/cni.sh"],
   "k8s-k3s": ["lib/log.sh", "lib/write_file.sh", "lib/download.sh", "lib/verify_sha256.sh", "lib/checks.sh", "@/os.sh", "@/k3s.sh", "steps/k3s.sh"],
   "node-verify": [
     "lib/log.sh",

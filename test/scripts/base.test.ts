@@ -32,7 +32,8 @@ const CASES: BaseCase[] = [
     calls: [
       "apk update",
       // setup-alpine skips NTP under KVM (alpine-conf setup-alpine.in: is_kvm_clock), so the node's clock is chrony's.
-      "apk add sudo doas chrony",
+      // rsync: vagrant-libvirt's default synced folder, offline.
+      "apk add sudo doas chrony rsync",
       "rc-update add chronyd default",
       "adduser -D -s /bin/sh -g vagrant vagrant",
       "chpasswd",
@@ -45,8 +46,10 @@ const CASES: BaseCase[] = [
   {
     fam: DEBIAN,
     fresh: {},
-    // sudo is there (a cloud image): nothing to install.
+    // sudo is there (a cloud image); rsync for vagrant-libvirt's default synced folder is not.
     calls: [
+      "apt-get update",
+      "apt-get install -y --no-install-recommends rsync",
       "useradd --create-home --shell /bin/bash --comment vagrant vagrant",
       "chpasswd",
       "chown -R vagrant:vagrant /home/vagrant/.ssh",
@@ -141,7 +144,14 @@ describe.skipIf(!canRun(DEBIAN))("base step, Debian's part", () => {
     await sb.exec(["/deb/rm", "/usr/bin/sudo"]);
     const r = await sb.run(base);
     expect(r.code).toBe(0);
-    expect(sb.calls().slice(0, 2)).toEqual(["apt-get update", "apt-get install -y --no-install-recommends sudo"]);
+    expect(sb.calls().slice(0, 2)).toEqual(["apt-get update", "apt-get install -y --no-install-recommends sudo rsync"]);
+  });
+
+  it("installs nothing when the image has sudo and rsync", async () => {
+    sb = await fresh(debian, { "/usr/bin/rsync": { content: "#!/deb/sh\n", mode: 0o755 } });
+    const r = await sb.run(base);
+    expect(r.code).toBe(0);
+    expect(sb.calls().filter((l) => l.startsWith("apt-get"))).toEqual([]);
   });
 
   it("keeps an existing vagrant user", async () => {
@@ -149,7 +159,7 @@ describe.skipIf(!canRun(DEBIAN))("base step, Debian's part", () => {
     sb.write("/home/vagrant/.profile", "");
     const r = await sb.run(base);
     expect(r.code).toBe(0);
-    expect(sb.calls()).toEqual(["chpasswd", "chown -R vagrant:vagrant /home/vagrant/.ssh", "visudo -c -f /etc/sudoers.d/.vagrant.new"]);
+    expect(sb.calls().filter((l) => !l.startsWith("apt-get "))).toEqual(["chpasswd", "chown -R vagrant:vagrant /home/vagrant/.ssh", "visudo -c -f /etc/sudoers.d/.vagrant.new"]);
     expect(sb.read("/etc/passwd")).toBe("root:x:0:0:root:/root:/bin/bash\nvagrant:x:1000:1000:,,,:/home/vagrant:/bin/bash\n");
   });
 });

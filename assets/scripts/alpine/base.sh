@@ -1,5 +1,5 @@
 # shellcheck shell=sh
-# Alpine's part of the base step: the release's community repository, sudo, doas and chrony, and
+# Alpine's part of the base step: the release's community repository, sudo, doas, chrony and rsync, and
 # the doas rule (Alpine users expect doas; Vagrant itself uses sudo).
 
 base_prepare() {
@@ -23,7 +23,9 @@ base_prepare() {
 	apk update
 	# chrony: setup-alpine leaves NTP out when the clock source is kvm-clock (is_kvm_clock), and
 	# a node with a drifting clock fails TLS and etcd; so the node keeps its own time.
-	pkg_add sudo doas chrony
+	# rsync: vagrant-libvirt's default synced folder; without it `vagrant up` installs it in the
+	# guest, which needs a network.
+	pkg_add sudo doas chrony rsync
 	svc_enable chronyd
 }
 

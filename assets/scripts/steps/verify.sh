@@ -4,9 +4,10 @@
 # The checks are the family's own where the family does it its own way (containerd_checks,
 # kubelet_service_checks, k3s_host_checks: the same functions its steps use).
 # Env: K8S_DISTRIBUTION (required, kubeadm|k3s|none), K8S_BAKE (required, airgap|binary|none),
-#      K8S_VERSION (kubeadm), K3S_VERSION (k3s, unless bake none), PAUSE_IMAGE (kubeadm), ARCH.
-# It reads the state the other steps leave: /etc/homelab/kubeadm-images.txt (kubeadm airgap)
-# and /etc/homelab/k3s.sha256 (k3s).
+#      K8S_VERSION (kubeadm), K3S_VERSION (k3s, unless bake none), PAUSE_IMAGE (kubeadm), ARCH,
+#      CNI (kubeadm: flannel|none, what k8s-cni.sh baked), CNI_MANIFEST_SHA256 (CNI flannel: the pin).
+# It reads the state the other steps leave: /etc/homelab/kubeadm-images.txt (kubeadm airgap),
+# /etc/homelab/cni/ (CNI flannel) and /etc/homelab/k3s.sha256 (k3s).
 set -u
 
 K8S_DISTRIBUTION="${K8S_DISTRIBUTION:-}"
@@ -15,6 +16,9 @@ K8S_VERSION="${K8S_VERSION:-}"
 K3S_VERSION="${K3S_VERSION:-}"
 PAUSE_IMAGE="${PAUSE_IMAGE:-}"
 ARCH="${ARCH:-}"
+CNI="${CNI:-}"
+CNI_MANIFEST_SHA256="${CNI_MANIFEST_SHA256:-}"
+CNI_RECORD=/etc/homelab/cni
 
 case "$K8S_DISTRIBUTION" in kubeadm | k3s | none) ;; *)
 	fail "environment" "K8S_DISTRIBUTION '$K8S_DISTRIBUTION' is not kubeadm, k3s or none"
@@ -27,6 +31,12 @@ case "$K8S_BAKE" in airgap | binary | none) ;; *)
 	;;
 esac
 case "$ARCH" in x86_64 | aarch64) ;; *) fail "environment" "ARCH '$ARCH' is not x86_64 or aarch64" ;; esac
+if [ "$K8S_DISTRIBUTION" = kubeadm ]; then
+	case "$CNI" in flannel | none) ;; *) fail "environment" "CNI '$CNI' is not flannel or none" ;; esac
+	if [ "$CNI" = flannel ] && ! printf '%s\n' "$CNI_MANIFEST_SHA256" | grep -Eqx '[0-9a-f]{64}'; then
+		fail "environment" "CNI_MANIFEST_SHA256 '$CNI_MANIFEST_SHA256' is not a sha256"
+	fi
+fi
 
 # sha_of FILE: its sha256, or "missing".
 sha_of() { if [ -f "$1" ]; then sha256sum "$1" | awk '{ print $1 }'; else echo missing; fi; }
@@ -68,6 +78,9 @@ kernel_checks() {
 	case "$prop" in shared*) ok "root mount shared" ;; *) fail "root mount shared" "/ is ${prop:-not found} in /proc/self/mountinfo" ;; esac
 	if rshared_at_boot_ok; then ok "root mount shared at boot"; else fail "root mount shared at boot" "what k8s-kernel.sh set up for it is missing or not enabled"; fi
 	if found=$(cgroup_v2_ok); then ok "cgroup v2"; else fail "cgroup v2" "$found"; fi
+	# Vagrant's default synced folder (rsync on vagrant-libvirt) installs rsync in the guest
+	# when it is missing, which needs a network the node may not have.
+	if command -v rsync >/dev/null 2>&1; then ok "rsync installed"; else fail "rsync installed" "no rsync on PATH (Vagrant's default synced folder needs it)"; fi
 }
 
 kubeadm_checks() {
@@ -97,14 +110,27 @@ kubeadm_checks() {
 	if [ -x /usr/bin/crictl ]; then ok "crictl installed"; else fail "crictl installed" "/usr/bin/crictl is missing"; fi
 	[ "$K8S_BAKE" = airgap ] || return 0
 
-	expected=/etc/homelab/kubeadm-images.txt
-	if [ ! -s "$expected" ]; then
-		fail "pre-pulled images" "$expected is missing or empty"
+	recorded=/etc/homelab/kubeadm-images.txt
+	if [ ! -s "$recorded" ]; then
+		fail "pre-pulled images" "$recorded is missing or empty"
 		return 0
+	fi
+	# The control-plane images and, with a baked CNI, its images (k8s-cni.sh pulls them too).
+	expected="/tmp/node-verify-images.$$"
+	if [ "$CNI" = flannel ]; then
+		if [ -s "$CNI_RECORD/images.txt" ]; then
+			sort -u "$recorded" "$CNI_RECORD/images.txt" >"$expected"
+		else
+			fail "pre-pulled CNI images" "$CNI_RECORD/images.txt is missing or empty"
+			sort -u "$recorded" >"$expected"
+		fi
+	else
+		sort -u "$recorded" >"$expected"
 	fi
 	# crictl prints IMAGE TAG IMAGE-ID SIZE; the reference is IMAGE:TAG.
 	if ! actual=$(crictl images 2>/dev/null | awk 'NR > 1 && $2 != "<none>" { print $1 ":" $2 }' | sort -u); then
 		fail "pre-pulled images" "'crictl images' failed"
+		rm -f "$expected"
 		return 0
 	fi
 	missing=$(printf '%s\n' "$actual" | awk 'NR == FNR { have[$0] = 1; next } !($0 in have)' - "$expected" | tr '\n' ' ')
@@ -114,6 +140,30 @@ kubeadm_checks() {
 	else
 		fail "pre-pulled images" "missing: ${missing:-none}; unexpected: ${extra:-none}"
 	fi
+	rm -f "$expected"
+}
+
+# flannel as k8s-cni.sh leaves it: the manifest is the pinned one (its checksum, and the record
+# of it), the recorded images and pod network are the manifest's, flannel's plugin directory is
+# where containerd looks, and the plugins its network config chains (flannel delegates to bridge
+# with host-local addresses; portmap) are installed.
+cni_checks() {
+	manifest="$CNI_RECORD/kube-flannel.yml"
+	if [ ! -f "$manifest" ]; then
+		fail "CNI manifest" "$manifest is missing"
+		return 0
+	fi
+	check "CNI manifest checksum" "$(sha_of "$manifest")" "$CNI_MANIFEST_SHA256"
+	recorded=$(awk -v f="$manifest" '$2 == f { print $1 }' "$manifest.sha256" 2>/dev/null)
+	check "CNI manifest checksum recorded" "${recorded:-no record in $manifest.sha256}" "$CNI_MANIFEST_SHA256"
+	images=$(sed -n 's/^[[:space:]-]*image:[[:space:]]*["'\'']\{0,1\}\([^"'\'' ]*\).*/\1/p' "$manifest" | sort -u | tr '\n' ' ')
+	check "CNI image list" "$(sort -u "$CNI_RECORD/images.txt" 2>/dev/null | tr '\n' ' ')" "$images"
+	network=$(sed -n 's/^[[:space:]]*"Network":[[:space:]]*"\([^"]*\)".*/\1/p' "$manifest")
+	check "pod network CIDR recorded" "$(cat "$CNI_RECORD/pod-cidr" 2>/dev/null || echo missing)" "${network:-none in the manifest}"
+	check "flannel plugin directory /opt/cni/bin" "$(readlink /opt/cni/bin 2>/dev/null || echo 'not a link')" "$CNI_DIR"
+	missing=""
+	for plugin in bridge host-local portmap; do [ -x "$CNI_DIR/$plugin" ] || missing="$missing $plugin"; done
+	if [ -z "$missing" ]; then ok "CNI plugins flannel chains in $CNI_DIR"; else fail "CNI plugins flannel chains in $CNI_DIR" "missing:$missing"; fi
 }
 
 k3s_checks() {
@@ -149,7 +199,10 @@ k3s_checks() {
 
 kernel_checks
 case "$K8S_DISTRIBUTION" in
-kubeadm) kubeadm_checks ;;
+kubeadm)
+	kubeadm_checks
+	if [ "$CNI" = flannel ]; then cni_checks; fi
+	;;
 k3s) k3s_checks ;;
 none) ;;
 esac
