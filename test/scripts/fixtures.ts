@@ -174,6 +174,9 @@ export const NODE_PACKAGES: Record<Family, Files> = {
     "/.shim/pkgs/containerd/etc/containerd/config.toml": CONTAINERD_PACKAGED_CONFIG,
     "/.shim/pkgs/cni-plugins/usr/libexec/cni/bridge": exe(""),
     "/.shim/pkgs/cni-plugins/usr/libexec/cni/loopback": exe(""),
+    // What flannel's network config chains: its plugin delegates to bridge with host-local addresses; portmap.
+    "/.shim/pkgs/cni-plugins/usr/libexec/cni/host-local": exe(""),
+    "/.shim/pkgs/cni-plugins/usr/libexec/cni/portmap": exe(""),
     "/.shim/containerd-default.toml": CONTAINERD_UPSTREAM_DEFAULT,
     "/.shim/pkgs/kubelet-openrc/etc/init.d/kubelet": exe(KUBELET_INITD),
     "/.shim/pkgs/kubelet-openrc/etc/conf.d/kubelet": KUBELET_CONFD,
@@ -186,6 +189,8 @@ export const NODE_PACKAGES: Record<Family, Files> = {
     "/.shim/pkgs/containerd/usr/lib/systemd/system/containerd.service": "[Service]\nExecStart=/usr/bin/containerd\n",
     "/.shim/pkgs/containernetworking-plugins/usr/lib/cni/bridge": exe(""),
     "/.shim/pkgs/containernetworking-plugins/usr/lib/cni/loopback": exe(""),
+    "/.shim/pkgs/containernetworking-plugins/usr/lib/cni/host-local": exe(""),
+    "/.shim/pkgs/containernetworking-plugins/usr/lib/cni/portmap": exe(""),
   },
 };
 
@@ -231,4 +236,23 @@ export function kubernetesReleases(fam: FamilyUserland, version: string, arch: s
   routes[`/cri-tools/${CRICTL_VERSION}/${tgz}`] = tarball;
   routes[`/cri-tools/${CRICTL_VERSION}/${tgz}.sha256`] = opts.sums?.crictl ?? `${sha256Hex(tarball)}  ${tgz}\n`;
   return routes;
+}
+
+/** test/fixtures/cni/kube-flannel-v0.28.9.yml: the parts of flannel's release manifest that matter (see its header). */
+export const FLANNEL_MANIFEST = readFileSync(new URL("../fixtures/cni/kube-flannel-v0.28.9.yml", import.meta.url), "utf8");
+export const FLANNEL_VERSION = "v0.28.9";
+/** The manifest's two distinct image references, sorted (as images.txt records them). */
+export const FLANNEL_IMAGES = ["ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3", "ghcr.io/flannel-io/flannel:v0.28.9"];
+
+/** flannel's release download layout (/<tag>/kube-flannel.yml) for a local fixture server under /flannel. */
+export function flannelRelease(manifest: string = FLANNEL_MANIFEST): Record<string, string> {
+  return { [`/flannel/${FLANNEL_VERSION}/kube-flannel.yml`]: manifest };
+}
+
+/** The k8s-cni step's environment for the fixture manifest (its own sha256), downloads from `url`. */
+export function cniEnv(url: string, bake: string): Record<string, string> {
+  return {
+    CNI: "flannel", CNI_VERSION: FLANNEL_VERSION, CNI_MANIFEST_SHA256: sha256Hex(FLANNEL_MANIFEST), CNI_IMAGES: FLANNEL_IMAGES.join(" "),
+    POD_CIDR: "10.244.0.0/16", K8S_BAKE: bake, CNI_DOWNLOAD_URL: `${url}/flannel`,
+  };
 }
