@@ -3,7 +3,7 @@ import { type FixtureServer, serveFixtures, sha256Hex } from "../support/fixture
 import type { Sandbox } from "../support/sandbox.js";
 import { canRun, familySandbox, shippedScript } from "../support/shipped.js";
 import { ALPINE, DEBIAN, fakeK3s, MOUNTINFO, type FamilyUserland } from "../support/shims.js";
-import { KUBEADM_135_IMAGES, kubernetesReleases, NODE_PACKAGES } from "./fixtures.js";
+import { cniEnv, FLANNEL_IMAGES, FLANNEL_MANIFEST, flannelRelease, KUBEADM_135_IMAGES, kubernetesReleases, NODE_PACKAGES } from "./fixtures.js";
 
 const PAUSE = "registry.k8s.io/pause:3.10.1";
 const K8S = "v1.35.1";
@@ -17,6 +17,14 @@ const KERNEL_OK = [
   "ok   no active swap", "ok   no swap in /etc/fstab", "ok   no active swap units", "ok   root mount shared", "ok   root mount shared at boot",
   // The kubelet >= 1.35 refuses cgroup v1.
   "ok   cgroup v2",
+  // Vagrant's default synced folder on vagrant-libvirt, without a network.
+  "ok   rsync installed",
+];
+
+/** What a kubeadm node with flannel baked passes after its other checks. */
+const cniOk = (cniDir: string) => [
+  "ok   CNI manifest checksum", "ok   CNI manifest checksum recorded", "ok   CNI image list", "ok   pod network CIDR recorded",
+  "ok   flannel plugin directory /opt/cni/bin", `ok   CNI plugins flannel chains in ${cniDir}`,
 ];
 
 /** One specification of node-verify; each family's own checks (its containerd, kubelet service, k3s host) as data. */
@@ -67,9 +75,15 @@ afterEach(async () => {
  * containerd and kubeadm, or k3s, from a local release server), so node-verify checks exactly the
  * state those steps leave. It starts with swap on and the init system's default root propagation.
  */
-async function preparedNode(fam: FamilyUserland, distribution: "kubeadm" | "k3s" | "none", bake: string): Promise<Sandbox> {
+async function preparedNode(
+  fam: FamilyUserland,
+  distribution: "kubeadm" | "k3s" | "none",
+  bake: string,
+  cni: "flannel" | "none" = distribution === "kubeadm" && bake !== "none" ? "flannel" : "none",
+): Promise<Sandbox> {
   server = await serveFixtures({
     ...kubernetesReleases(fam, K8S, "amd64"),
+    ...flannelRelease(),
     [`/k3s/v1.31.4%2Bk3s1/sha256sum-amd64.txt`]: `${sha256Hex(fakeK3s(fam, K3S))}  k3s\n`,
     [`/k3s/v1.31.4%2Bk3s1/k3s`]: fakeK3s(fam, K3S),
   });
@@ -79,9 +93,13 @@ async function preparedNode(fam: FamilyUserland, distribution: "kubeadm" | "k3s"
     "/proc/swaps": "Filename\tType\tSize\tUsed\tPriority\n/dev/vda5 partition 998396 0 -2\n",
     "/.shim/swap-units": "dev-vda5.swap\n",
     "/sys/fs/cgroup/cgroup.controllers": "cpuset cpu io memory hugetlb pids rdma misc\n",
+    // The base step installs it (base.test.ts).
+    "/usr/bin/rsync": { content: `#!${fam.bin}/sh\n`, mode: 0o755 },
   });
-  const steps = ["k8s-kernel", "k8s-swap", ...(distribution === "kubeadm" ? ["k8s-containerd", ...(bake === "none" ? [] : ["k8s-kubeadm"])] : distribution === "k3s" ? ["k8s-k3s"] : [])];
+  const kubeadm = ["k8s-containerd", ...(bake === "none" ? [] : ["k8s-kubeadm"]), ...(cni === "flannel" ? ["k8s-cni"] : [])];
+  const steps = ["k8s-kernel", "k8s-swap", ...(distribution === "kubeadm" ? kubeadm : distribution === "k3s" ? ["k8s-k3s"] : [])];
   const env = {
+    ...cniEnv(server.url, bake),
     PAUSE_IMAGE: PAUSE, K8S_VERSION: K8S, K3S_VERSION: K3S, K8S_BAKE: bake, ARCH: "x86_64",
     K8S_DOWNLOAD_URL: `${server.url}/release`, CRICTL_DOWNLOAD_URL: `${server.url}/cri-tools`, K3S_DOWNLOAD_URL: `${server.url}/k3s`,
   };
@@ -94,7 +112,9 @@ async function preparedNode(fam: FamilyUserland, distribution: "kubeadm" | "k3s"
 }
 
 const verify = (s: Sandbox, fam: FamilyUserland, env: Record<string, string>) =>
-  s.run(shippedScript(fam.family, "node-verify"), { ARCH: "x86_64", PAUSE_IMAGE: PAUSE, K8S_VERSION: K8S, K3S_VERSION: K3S, ...env });
+  s.run(shippedScript(fam.family, "node-verify"), {
+    ARCH: "x86_64", PAUSE_IMAGE: PAUSE, K8S_VERSION: K8S, K3S_VERSION: K3S, CNI: "none", CNI_MANIFEST_SHA256: sha256Hex(FLANNEL_MANIFEST), ...env,
+  });
 const verdicts = (out: string) => out.split("\n").filter((l) => /^(ok  |FAIL)/.test(l));
 const failures = (out: string) => verdicts(out).filter((l) => l.startsWith("FAIL"));
 
@@ -110,21 +130,76 @@ describe.each(CASES)("node-verify on $fam.family", (c) => {
     expect(r.stdout).toMatch(/node-verify: all checks passed\n$/);
   });
 
-  it.skipIf(!canRun(c.fam))("kubeadm airgap after the real kubeadm step: kubelet enabled not started, its service, version, configs, exactly the recorded images", async () => {
+  const cniDir = c.containerd.at(-1)!.replace("ok   CNI plugins in ", "");
+  const KUBEADM_OK = [
+    "ok   kubelet service enabled", "ok   kubelet service not started", ...c.kubeletService, "ok   kubeadm version", "ok   /etc/kubernetes-version",
+    `ok   kubelet cgroup driver ${c.containerd[0]!.split(" ").pop()} for kubeadm`, "ok   /etc/crictl.yaml", "ok   crictl installed",
+  ];
+
+  it.skipIf(!canRun(c.fam))("kubeadm airgap after the real kubeadm and CNI steps: kubelet enabled not started, its service, version, configs, exactly the recorded images, flannel", async () => {
     const s = await preparedNode(c.fam, "kubeadm", "airgap");
-    const r = await verify(s, c.fam, { K8S_DISTRIBUTION: "kubeadm", K8S_BAKE: "airgap" });
+    const r = await verify(s, c.fam, { K8S_DISTRIBUTION: "kubeadm", K8S_BAKE: "airgap", CNI: "flannel" });
     expect(r.stderr).toBe("");
     expect(r.code).toBe(0);
     expect(verdicts(r.stdout).slice(KERNEL_OK.length + SERVICE_OK.length + c.containerd.length)).toEqual([
-      "ok   kubelet service enabled", "ok   kubelet service not started", ...c.kubeletService, "ok   kubeadm version", "ok   /etc/kubernetes-version",
-      `ok   kubelet cgroup driver ${c.containerd[0]!.split(" ").pop()} for kubeadm`, "ok   /etc/crictl.yaml", "ok   crictl installed",
-      "ok   pre-pulled images are exactly 7 expected",
+      // The control-plane images and flannel's two.
+      ...KUBEADM_OK, "ok   pre-pulled images are exactly 9 expected", ...cniOk(cniDir),
     ]);
+  });
+
+  it.skipIf(!canRun(c.fam))("kubeadm airgap with cni none: no CNI checks, exactly the control-plane images", async () => {
+    const s = await preparedNode(c.fam, "kubeadm", "airgap", "none");
+    const r = await verify(s, c.fam, { K8S_DISTRIBUTION: "kubeadm", K8S_BAKE: "airgap", CNI: "none" });
+    expect(r.code).toBe(0);
+    expect(verdicts(r.stdout).slice(KERNEL_OK.length + SERVICE_OK.length + c.containerd.length)).toEqual([...KUBEADM_OK, "ok   pre-pulled images are exactly 7 expected"]);
+  });
+
+  it.skipIf(!canRun(c.fam))("flannel: a missing image, a changed manifest, another pod CIDR, no plugin link and a missing chained plugin each fail", async () => {
+    const s = await preparedNode(c.fam, "kubeadm", "airgap");
+    s.write("/.shim/images", `${[...KUBEADM_135_IMAGES, FLANNEL_IMAGES[0]].join("\n")}\n`);
+    const manifest = "/etc/homelab/cni/kube-flannel.yml";
+    s.write(manifest, s.read(manifest).replace("--ip-masq", "--iface=eth9"));
+    s.write("/etc/homelab/cni/pod-cidr", "10.42.0.0/16\n");
+    await s.exec([`${c.fam.bin}/rm`, "/opt/cni/bin", `${cniDir}/portmap`]);
+    const r = await verify(s, c.fam, { K8S_DISTRIBUTION: "kubeadm", K8S_BAKE: "airgap", CNI: "flannel" });
+    expect(r.code).toBe(1);
+    const changed = sha256Hex(FLANNEL_MANIFEST.replace("--ip-masq", "--iface=eth9"));
+    expect(failures(r.stdout)).toEqual([
+      `FAIL pre-pulled images: missing: ${FLANNEL_IMAGES[1]} ; unexpected: none`,
+      `FAIL CNI manifest checksum: found '${changed}', expected '${sha256Hex(FLANNEL_MANIFEST)}'`,
+      "FAIL pod network CIDR recorded: found '10.42.0.0/16', expected '10.244.0.0/16'",
+      `FAIL flannel plugin directory /opt/cni/bin: found 'not a link', expected '${cniDir}'`,
+      `FAIL CNI plugins flannel chains in ${cniDir}: missing: portmap`,
+    ]);
+  });
+
+  it.skipIf(!canRun(c.fam))("flannel: a manifest record that is not the pinned checksum fails, and so does a missing manifest", async () => {
+    const s = await preparedNode(c.fam, "kubeadm", "binary");
+    const other = "0".repeat(64);
+    const r = await verify(s, c.fam, { K8S_DISTRIBUTION: "kubeadm", K8S_BAKE: "binary", CNI: "flannel", CNI_MANIFEST_SHA256: other });
+    expect(failures(r.stdout)).toEqual([
+      `FAIL CNI manifest checksum: found '${sha256Hex(FLANNEL_MANIFEST)}', expected '${other}'`,
+      `FAIL CNI manifest checksum recorded: found '${sha256Hex(FLANNEL_MANIFEST)}', expected '${other}'`,
+    ]);
+    await s.exec([`${c.fam.bin}/rm`, "/etc/homelab/cni/kube-flannel.yml"]);
+    const gone = await verify(s, c.fam, { K8S_DISTRIBUTION: "kubeadm", K8S_BAKE: "binary", CNI: "flannel" });
+    expect(gone.code).toBe(1);
+    expect(failures(gone.stdout)).toEqual(["FAIL CNI manifest: /etc/homelab/cni/kube-flannel.yml is missing"]);
+  });
+
+  it.skipIf(!canRun(c.fam))("fails a node without rsync, and refuses an unknown CNI", async () => {
+    const s = await preparedNode(c.fam, "kubeadm", "none");
+    await s.exec([`${c.fam.bin}/rm`, "/usr/bin/rsync"]);
+    const r = await verify(s, c.fam, { K8S_DISTRIBUTION: "kubeadm", K8S_BAKE: "none" });
+    expect(r.code).toBe(1);
+    expect(failures(r.stdout)).toEqual(["FAIL rsync installed: no rsync on PATH (Vagrant's default synced folder needs it)"]);
+    const bad = await verify(s, c.fam, { K8S_DISTRIBUTION: "kubeadm", K8S_BAKE: "none", CNI: "calico" });
+    expect(failures(bad.stdout)).toContain("FAIL environment: CNI 'calico' is not flannel or none");
   });
 
   it.skipIf(!canRun(c.fam))("reports every failure, not just the first, and exits 1", async () => {
     const s = await preparedNode(c.fam, "kubeadm", "airgap");
-    s.write("/.shim/images", `${KUBEADM_135_IMAGES.slice(1).join("\n")}\n`);
+    s.write("/.shim/images", `${[...KUBEADM_135_IMAGES.slice(1), ...FLANNEL_IMAGES].join("\n")}\n`);
     s.write("/.shim/dump.sed", c.fam.family === "alpine" ? "s/SystemdCgroup = false/SystemdCgroup = true/\n" : "s/SystemdCgroup = true/SystemdCgroup = false/\n");
     s.write("/proc/self/mountinfo", MOUNTINFO.private);
     s.write("/proc/sys/net/ipv4/ip_forward", "0\n");
@@ -132,7 +207,7 @@ describe.each(CASES)("node-verify on $fam.family", (c) => {
     s.write("/etc/fstab", "/swapfile none swap sw 0 0\n");
     s.write("/.shim/active", `${c.fam.unit("containerd")}\n${c.fam.unit("kubelet")}\n`);
     s.write("/usr/bin/crictl", { content: "not executable", mode: 0o644 });
-    const r = await verify(s, c.fam, { K8S_DISTRIBUTION: "kubeadm", K8S_BAKE: "airgap" });
+    const r = await verify(s, c.fam, { K8S_DISTRIBUTION: "kubeadm", K8S_BAKE: "airgap", CNI: "flannel" });
     expect(r.code).toBe(1);
     expect(failures(r.stdout)).toEqual([
       "FAIL sysctl net.ipv4.ip_forward: found '0', expected '1'",
