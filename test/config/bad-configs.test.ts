@@ -43,6 +43,8 @@ const CORPUS: Array<{ name: string; yaml: string; where: string; says?: RegExp }
   { name: "unsupported Kubernetes minor", yaml: "k8s:\n  distribution: kubeadm\n  version: v1.20.1\n", where: "3:12: k8s.version", says: /minor/ },
   { name: "version with ${", yaml: "k8s:\n  distribution: kubeadm\n  version: v1.36.5${x}\n", where: "3:12: k8s.version" },
   { name: "unknown bake mode", yaml: "k8s:\n  distribution: k3s\n  bake: full\n", where: "3:9: k8s.bake" },
+  { name: "CNI misspelt", yaml: "k8s:\n  distribution: kubeadm\n  cni: flanel\n", where: "3:8: k8s.cni", says: /got "flanel"; did you mean "flannel"\?/ },
+  { name: "CNI with k3s", yaml: "k8s:\n  distribution: k3s\n  cni: flannel\n", where: "3:8: k8s.cni", says: /k3s brings its own flannel/ },
   { name: "unknown provider", yaml: "providers: [hyperv]\n", where: "1:13: providers.0" },
   { name: "empty providers", yaml: "providers: []\n", where: "1:12: providers", says: /at least one/ },
   { name: "duplicate provider", yaml: "providers: [libvirt, libvirt]\n", where: "1:12: providers" },

@@ -6,6 +6,9 @@ import { config } from "../support/configs.js";
 import { parseHcl } from "../support/hcl.js";
 import { bundleStep, canRun, familySandbox } from "../support/shipped.js";
 import { FAMILIES } from "../support/shims.js";
+import { FLANNEL } from "../../src/config/defaults.js";
+import { serveFixtures, sha256Hex } from "../support/fixture-server.js";
+import { FLANNEL_IMAGES, FLANNEL_MANIFEST, FLANNEL_VERSION, flannelRelease } from "../scripts/fixtures.js";
 
 const bundleFor = (yaml: string) => buildBundle(config(yaml), defaultContributors());
 const k8sFiles = (files: Iterable<string>) => [...files].filter((f) => f.includes("k8s") || f.includes("kube") || f.includes("k3s"));
@@ -27,6 +30,7 @@ describe("Kubernetes node contributor (the design article's tests, as behaviour)
       "k8s-swap",
       "k8s-containerd",
       "k8s-kubeadm",
+      "k8s-cni",
       "node-verify",
       "sysprep",
       "vagrant-box",
@@ -50,7 +54,43 @@ describe("Kubernetes node contributor (the design article's tests, as behaviour)
     expect(bundleFor("k8s: {distribution: kubeadm, bake: none}\n").steps()).not.toContain("k8s-kubeadm");
   });
 
+  it("the CNI step comes with kubeadm's flannel (the default) only: not with cni none, bake none or k3s", async () => {
+    expect(bundleFor("k8s: {distribution: kubeadm, cni: none}\n").steps()).not.toContain("k8s-cni");
+    expect(bundleFor("k8s: {distribution: kubeadm, bake: none, cni: flannel}\n").steps()).not.toContain("k8s-cni");
+    expect(bundleFor("k8s: {distribution: k3s}\n").steps()).not.toContain("k8s-cni");
+    for (const yaml of ["k8s: {distribution: kubeadm, cni: none}\n", "k8s: {distribution: kubeadm, bake: none}\n"]) {
+      const vars = await parseHcl("v.hcl", String(renderBundle(bundleFor(yaml)).files.get("homelab.auto.pkrvars.hcl")!.content));
+      expect(vars.cni, yaml).toBe("none");
+      expect(vars.cni_manifest_sha256, yaml).toBeUndefined();
+    }
+  });
+
   for (const fam of FAMILIES) {
+    it.skipIf(!canRun(fam))(`k8s-cni (${fam.family}), run as Packer runs it with the bundle's own pins: refuses a manifest that is not the pinned release, and takes the recorded one when only the checksum is the fixture's`, async () => {
+      const rendered = renderBundle(bundleFor(`${fam.family === "debian" ? "debian: {}\n" : ""}k8s: {distribution: kubeadm, bake: binary}\n`));
+      const { script, env } = await bundleStep(rendered.files, "k8s-cni");
+      expect(env).toEqual({
+        CNI: "flannel", CNI_VERSION: FLANNEL_VERSION, CNI_MANIFEST_SHA256: FLANNEL.manifestSha256,
+        CNI_IMAGES: FLANNEL_IMAGES.join(" "), POD_CIDR: "10.244.0.0/16", K8S_BAKE: "binary",
+      });
+      const server = await serveFixtures(flannelRelease());
+      const sb = await familySandbox(fam);
+      try {
+        // The fixture is not byte-for-byte the release: the real pin refuses it.
+        const pinned = await sb.run(script, { ...env, CNI_DOWNLOAD_URL: `${server.url}/flannel` });
+        expect(pinned.code).toBe(1);
+        expect(pinned.stderr).toContain(`expected ${FLANNEL.manifestSha256}`);
+        // The bundle's image and pod CIDR pins are the ones the (recorded) release manifest names.
+        const r = await sb.run(script, { ...env, CNI_DOWNLOAD_URL: `${server.url}/flannel`, CNI_MANIFEST_SHA256: sha256Hex(FLANNEL_MANIFEST) });
+        expect(r.stderr).toBe("");
+        expect(r.code).toBe(0);
+        expect(sb.read("/etc/homelab/cni/pod-cidr")).toBe(`${FLANNEL.podCidr}\n`);
+      } finally {
+        sb.dispose();
+        await server.close();
+      }
+    });
+
     it.skipIf(!canRun(fam))(`k3s with bake none (${fam.family}): the bundle's k3s step, run as Packer runs it, prepares the host and installs nothing`, async () => {
       const rendered = renderBundle(bundleFor(`${fam.family === "debian" ? "debian: {}\n" : ""}k8s: {distribution: k3s, bake: none}\n`));
       const { script, env } = await bundleStep(rendered.files, "k8s-k3s");
