@@ -1,4 +1,6 @@
-import { PAUSE_IMAGE_BY_MINOR } from "../config/defaults.js";
+import { FLANNEL, PAUSE_IMAGE_BY_MINOR } from "../config/defaults.js";
+import { bakedCni } from "../contributors/k8s-node.js";
+import { FLANNEL_MANIFEST_ASSET } from "./flannel.js";
 import type { Config } from "../config/schema.js";
 import { osFamily, type OsPin } from "../os/index.js";
 import { alpineBranchEnded, KUBERNETES_SUPPORTED_MINORS } from "./eol.js";
@@ -18,7 +20,7 @@ export type Verdict = (typeof VERDICTS)[number];
 
 export interface PinReport {
   /** The homelab.yaml field. */
-  pin: "alpine.version" | "k8s.version" | "debian.iso";
+  pin: "alpine.version" | "k8s.version" | "debian.iso" | "k8s.cni";
   kind: VersionKind;
   pinned: string;
   /** Newest release of the pinned branch/minor. */
@@ -52,6 +54,7 @@ export async function checkVersions(config: Config, upstream: Upstream, today: D
   if (pin?.kind === "debian-iso") checks.push(checkDebianIso(pin, upstream, report));
   if (config.k8s?.distribution === "kubeadm") checks.push(checkKubeadm(config.k8s.version, upstream, report));
   if (config.k8s?.distribution === "k3s") checks.push(checkK3s(config.k8s.version, upstream, report));
+  if (bakedCni(config) === "flannel") checks.push(checkFlannel(upstream, report));
   await Promise.all(checks);
   report.pins.sort((a, b) => a.pin.localeCompare(b.pin));
   return report;
@@ -150,6 +153,47 @@ async function checkDebianIso(pin: Extract<OsPin, { kind: "debian-iso" }>, upstr
   report.pins.push(row);
   if (sha.ok && pin.checksum !== `sha256:${sha.value}`) {
     report.problems.push(`the Debian ${pin.version} netinst pin ${pin.checksum} is not the sha256 Debian publishes (sha256:${sha.value})`);
+  }
+}
+
+/**
+ * homelab's own flannel pin (src/config/defaults.ts, what `k8s.cni: flannel` bakes): is there a
+ * newer release, and is the pinned manifest checksum the digest GitHub shows for the release's
+ * kube-flannel.yml? Not in homelab.yaml, so `versions bump` cannot move it: the manifest's
+ * checksum and images move with it, and a newer homelab moves them together.
+ */
+async function checkFlannel(upstream: Upstream, report: DriftReport): Promise<void> {
+  const pinned = FLANNEL.version;
+  const v = parseVersion("flannel", pinned)!;
+  const [ofPin, latest] = await Promise.all([
+    attempt(`flannel ${pinned}`, () => upstream.flannelRelease(pinned), report),
+    attempt("flannel latest", () => upstream.flannelRelease("latest"), report),
+  ]);
+  const row: PinReport = { pin: "k8s.cni", kind: "flannel", pinned, verdict: "current" };
+  if (latest.ok) row.newestStable = latest.value.tag;
+  const newest = latest.ok ? parseVersion("flannel", latest.value.tag)! : undefined;
+  if (latest.ok && newest!.major === v.major && newest!.minor === v.minor) row.newestPatch = latest.value.tag;
+  if (!ofPin.ok && ofPin.missing && !latest.ok && latest.missing) {
+    // Not even a latest release: the releases URL is wrong, not the pin.
+    setVerdict(row, "unchecked", `could not check: ${latest.reason} (is the flannel releases URL right?)`);
+  } else if (!ofPin.ok && ofPin.missing) {
+    setVerdict(row, "not upstream", `flannel has no release ${pinned} (${ofPin.reason})`);
+  } else if (!ofPin.ok || !latest.ok) {
+    setVerdict(row, "unchecked", `could not check: ${(!ofPin.ok ? ofPin : (latest as { reason: string })).reason}`);
+  } else if (compareVersions(v, newest!) < 0) {
+    const gap = newest!.major === v.major && newest!.minor === v.minor ? "patch behind" : "minor behind";
+    setVerdict(row, gap, `flannel ${latest.value.tag} is out; homelab pins flannel itself with its manifest checksum and images (a newer homelab moves them)`);
+  }
+  report.pins.push(row);
+  if (ofPin.ok) {
+    const published = ofPin.value.sha256.get(FLANNEL_MANIFEST_ASSET);
+    if (published === undefined) {
+      report.notes.push(`flannel ${pinned}: GitHub shows no sha256 for ${FLANNEL_MANIFEST_ASSET}, so the pinned checksum was not compared`);
+    } else if (published !== FLANNEL.manifestSha256) {
+      report.problems.push(
+        `the flannel ${pinned} manifest pin sha256:${FLANNEL.manifestSha256} is not the digest GitHub shows for ${FLANNEL_MANIFEST_ASSET} (sha256:${published})`,
+      );
+    }
   }
 }
 

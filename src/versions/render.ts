@@ -27,7 +27,7 @@ function pinLine(p: PinReport): string[] {
       // A why replaces the advice: a pin that is not in homelab.yaml says how it moves instead.
       return [`${what} is a patch behind: ${p.why ?? `${p.newestPatch} is out (run \`homelab versions bump --patch\`)`}`];
     case "minor behind":
-      return [`${what} is a minor behind: the newest stable is ${p.newestStable} (run \`homelab versions bump --minor\`)`];
+      return [`${what} is a minor behind: ${p.why ?? `the newest stable is ${p.newestStable} (run \`homelab versions bump --minor\`)`}`];
     case "unsupported":
       return [`${what} is unsupported: ${p.why}${p.newestStable ? `; the newest stable is ${p.newestStable}` : ""} (run \`homelab versions bump --minor\`)`];
     case "not upstream":

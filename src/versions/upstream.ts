@@ -3,6 +3,7 @@ import { parseLatestReleases, latestReleasesUrl, type AlpineRelease } from "./al
 import { archiveIndexUrl, netinstFile, netinstSumsUrl, parseArchiveIndex, parseSha256Sums } from "./debian.js";
 import { defaultCacheDir, ResponseCache } from "./cache.js";
 import { CachedFetcher, type Fetched } from "./fetcher.js";
+import { flannelReleaseUrl, parseGithubRelease, type GithubRelease } from "./flannel.js";
 import { parseK3sChannels, type K3sChannels } from "./k3s.js";
 import { kubeadmConstantsUrl, parsePauseVersion, parseStableTxt, stableTxtUrl } from "./kubernetes.js";
 
@@ -18,6 +19,8 @@ export interface UpstreamOptions {
   k3sChannelsUrl?: string;
   /** Debian's cdimage base (holds `archive/`). Env HOMELAB_DEBIAN_CDIMAGE_URL. */
   debianCdimageUrl?: string;
+  /** GitHub's API for flannel's releases (holds `latest` and `tags/<tag>`). Env HOMELAB_FLANNEL_RELEASES_URL. */
+  flannelReleasesUrl?: string;
   /** Cache directory. Env HOMELAB_CACHE_DIR (cache root; answers go to `<root>/versions`). */
   cacheDir?: string;
   /** How long cached answers are trusted without asking. Default 6 hours. */
@@ -35,6 +38,7 @@ export const DEFAULT_URLS = {
   kubernetesRelease: "https://dl.k8s.io/release",
   kubernetesSource: "https://raw.githubusercontent.com/kubernetes/kubernetes",
   k3sChannels: "https://update.k3s.io/v1-release/channels",
+  flannelReleases: "https://api.github.com/repos/flannel-io/flannel/releases",
 } as const;
 
 export const DEFAULT_TTL_MS = 6 * 60 * 60 * 1000;
@@ -42,7 +46,14 @@ export const DEFAULT_TIMEOUT_MS = 5000;
 
 /** The upstream sources, each answer cache-first. One instance per command run. */
 export class Upstream {
-  readonly urls: { alpineMirror: string; kubernetesRelease: string; kubernetesSource: string; k3sChannels: string; debianCdimage: string };
+  readonly urls: {
+    alpineMirror: string;
+    kubernetesRelease: string;
+    kubernetesSource: string;
+    k3sChannels: string;
+    debianCdimage: string;
+    flannelReleases: string;
+  };
   private readonly fetcher: CachedFetcher;
 
   constructor(configMirror: string | undefined, opts: UpstreamOptions = {}) {
@@ -53,6 +64,7 @@ export class Upstream {
       kubernetesSource: opts.kubernetesSourceUrl ?? (env.HOMELAB_K8S_SOURCE_URL || DEFAULT_URLS.kubernetesSource),
       k3sChannels: opts.k3sChannelsUrl ?? (env.HOMELAB_K3S_CHANNELS_URL || DEFAULT_URLS.k3sChannels),
       debianCdimage: opts.debianCdimageUrl ?? (env.HOMELAB_DEBIAN_CDIMAGE_URL || DEFAULTS.debian.netinst.cdimage),
+      flannelReleases: opts.flannelReleasesUrl ?? (env.HOMELAB_FLANNEL_RELEASES_URL || DEFAULT_URLS.flannelReleases),
     };
     for (const [name, url] of Object.entries(this.urls)) {
       if (!/^https?:\/\//.test(url)) throw new TypeError(`${name}: expected an http(s) URL, got ${JSON.stringify(url)}`);
@@ -89,6 +101,11 @@ export class Upstream {
   /** The Debian point releases cdimage's archive holds (`12.15.0`, ...). */
   debianReleases(): Promise<Fetched<string[]>> {
     return this.fetcher.get(archiveIndexUrl(this.urls.debianCdimage), parseArchiveIndex);
+  }
+
+  /** flannel's newest release (`latest`) or one tag's (404 when the tag has no release). */
+  flannelRelease(tag: string | "latest"): Promise<Fetched<GithubRelease>> {
+    return this.fetcher.get(flannelReleaseUrl(this.urls.flannelReleases, tag), parseGithubRelease);
   }
 
   /** The sha256 Debian publishes for a netinst ISO (404 when the release is not in the archive). */

@@ -26,8 +26,8 @@ export const KUBEADM_TAGS: Record<string, string> = {
 };
 
 /**
- * A stand-in for dl-cdn.alpinelinux.org, dl.k8s.io, raw.githubusercontent.com, update.k3s.io
- * and cdimage.debian.org on 127.0.0.1, serving the recorded formats in test/fixtures/versions, with
+ * A stand-in for dl-cdn.alpinelinux.org, dl.k8s.io, raw.githubusercontent.com, update.k3s.io,
+ * cdimage.debian.org and api.github.com (flannel's releases) on 127.0.0.1, serving the recorded formats in test/fixtures/versions, with
  * faults per path (slow, stalled, 404, garbage) and a log of the paths asked.
  */
 export class UpstreamServer {
@@ -56,6 +56,7 @@ export class UpstreamServer {
       kubernetesSourceUrl: `${this.base}/k8s/source`,
       k3sChannelsUrl: `${this.base}/k3s/v1-release/channels`,
       debianCdimageUrl: `${this.base}/debian-cd`,
+      flannelReleasesUrl: `${this.base}/github/flannel/releases`,
     };
   }
 
@@ -67,6 +68,7 @@ export class UpstreamServer {
       HOMELAB_K8S_SOURCE_URL: u.kubernetesSourceUrl,
       HOMELAB_K3S_CHANNELS_URL: u.k3sChannelsUrl,
       HOMELAB_DEBIAN_CDIMAGE_URL: u.debianCdimageUrl,
+      HOMELAB_FLANNEL_RELEASES_URL: u.flannelReleasesUrl,
     };
   }
 
@@ -114,6 +116,9 @@ export class UpstreamServer {
     m = /^\/k8s\/release\/(stable(?:-1\.\d+)?\.txt)$/.exec(path);
     if (m) return fixture(`k8s/release/${m[1]}`);
     if (path === "/debian-cd/archive/") return fixture("debian/archive/index.html");
+    if (path === "/github/flannel/releases/latest") return fixture("github/flannel/releases/latest.json");
+    m = /^\/github\/flannel\/releases\/tags\/(v\d+\.\d+\.\d+)$/.exec(path);
+    if (m) return fixture(`github/flannel/releases/tags/${m[1]}.json`);
     m = /^\/debian-cd\/archive\/(\d+\.\d+\.\d+)\/([a-z0-9]+)\/iso-cd\/SHA256SUMS$/.exec(path);
     if (m) return fixture(`debian/archive/${m[1]}/${m[2]}/iso-cd/SHA256SUMS`);
     return undefined;

@@ -31,6 +31,7 @@ describe("the Debian netinst pin in versions check", () => {
     const report = await check();
     expect(report.pins.map((p) => [p.pin, p.pinned, p.newestPatch, p.verdict])).toEqual([
       ["debian.iso", PINNED, PINNED, "current"],
+      ["k8s.cni", "v0.28.9", "v0.28.9", "current"],
       ["k8s.version", "v1.35.1", "v1.35.1", "current"],
     ]);
     expect(report.problems).toEqual([]);

@@ -1,4 +1,5 @@
 import { createHash } from "node:crypto";
+import { readFileSync } from "node:fs";
 import { mkdtemp, rm } from "node:fs/promises";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
@@ -48,8 +49,11 @@ describe("checkVersions verdicts", () => {
     const report = await checkVersions(config("3.24.2", "kubeadm v1.35.1"), upstream(), TODAY);
     expect(report.pins.map((p) => [p.pin, p.pinned, p.newestPatch, p.newestStable, p.verdict])).toEqual([
       ["alpine.version", "3.24.2", "3.24.2", "3.24.2", "current"],
+      // The flannel a kubeadm box carries (homelab's own pin): its tag and its manifest's digest.
+      ["k8s.cni", "v0.28.9", "v0.28.9", "v0.28.9", "current"],
       ["k8s.version", "v1.35.1", "v1.35.1", "v1.35.1", "current"],
     ]);
+    expect(server.requests).toEqual(expect.arrayContaining(["/github/flannel/releases/tags/v0.28.9", "/github/flannel/releases/latest"]));
     expect(report.problems).toEqual([]);
     expect(needsAttention(report)).toBe(false);
     expect(driftLines(report)).toEqual([]);
@@ -133,12 +137,14 @@ describe("offline and broken upstream", () => {
       kubernetesReleaseUrl: `${server.base}/nothing`,
       kubernetesSourceUrl: `${server.base}/nothing`,
       k3sChannelsUrl: `${server.base}/nothing`,
+      flannelReleasesUrl: `${server.base}/nothing`,
       cacheDir,
       env: {},
     });
     const kubeadm = await checkVersions(config("3.24.2", "kubeadm v1.35.1"), wrong, TODAY);
-    expect(kubeadm.pins.map((p) => p.verdict)).toEqual(["unchecked", "unchecked"]);
+    expect(kubeadm.pins.map((p) => p.verdict)).toEqual(["unchecked", "unchecked", "unchecked"]);
     expect(kubeadm.pins[0]!.why).toMatch(/answered HTTP 404 \(is alpine\.mirror an Alpine mirror\?\)$/);
+    expect(kubeadm.pins[1]!.why).toMatch(/answered HTTP 404 \(is the flannel releases URL right\?\)$/);
     const k3s = await checkVersions(config("3.24.2", "k3s v1.35.1+k3s1"), wrong, TODAY);
     expect(k3s.pins[1]).toMatchObject({ verdict: "unchecked", why: expect.stringMatching(/^could not check: .*\/nothing answered HTTP 404$/) });
   });
@@ -146,10 +152,74 @@ describe("offline and broken upstream", () => {
   it("garbage answers make a pin unchecked, not wrong", async () => {
     server.faults.set("/alpine/latest-stable/releases/x86_64/latest-releases.yaml", { body: "- {{{" });
     server.faults.set("/k8s/release/stable.txt", { body: "<!doctype html>" });
+    server.faults.set("/github/flannel/releases/latest", { body: "<html>rate limited</html>" });
     const report = await checkVersions(config("3.24.2", "kubeadm v1.35.1"), upstream(), TODAY);
-    expect(report.pins.map((r) => r.verdict)).toEqual(["unchecked", "unchecked"]);
+    expect(report.pins.map((r) => r.verdict)).toEqual(["unchecked", "unchecked", "unchecked"]);
     expect(report.pins[0]!.why).toMatch(/latest-releases\.yaml: not valid YAML/);
-    expect(report.pins[1]!.why).toMatch(/stable\.txt: expected a release like v1\.35\.1/);
+    expect(report.pins[1]!.why).toMatch(/releases\/latest: not valid JSON/);
+    expect(report.pins[2]!.why).toMatch(/stable\.txt: expected a release like v1\.35\.1/);
+  });
+});
+
+describe("the flannel pin (k8s.cni: flannel, homelab's own)", () => {
+  const LATEST = "/github/flannel/releases/latest";
+  const PINNED = "/github/flannel/releases/tags/v0.28.9";
+  /** The recorded release answer with another tag and kube-flannel.yml digest. */
+  const release = (tag: string, manifestDigest: string | null) => {
+    const r = JSON.parse(readFileSync(new URL("../fixtures/versions/github/flannel/releases/latest.json", import.meta.url), "utf8")) as {
+      tag_name: string; assets: Array<{ name: string; digest: string | null }>;
+    };
+    r.tag_name = tag;
+    for (const a of r.assets) if (a.name === "kube-flannel.yml") a.digest = manifestDigest;
+    return JSON.stringify(r);
+  };
+
+  it("is checked only when the box carries flannel: not with cni none, bake none or k3s", async () => {
+    for (const extra of ["  cni: none\n", "  bake: none\n"]) {
+      const c = parseConfig(`alpine: {version: 3.24.2, isoChecksum: '${fixtureSha("3.24.2")}'}\nk8s:\n  distribution: kubeadm\n${extra}`);
+      expect((await checkVersions(c, upstream(), TODAY)).pins.map((p) => p.pin)).toEqual(["alpine.version", "k8s.version"]);
+    }
+    expect((await checkVersions(config("3.24.2", "k3s v1.35.1+k3s1"), upstream(), TODAY)).pins.map((p) => p.pin)).not.toContain("k8s.cni");
+    expect(server.requests.filter((r) => r.startsWith("/github/"))).toEqual([]);
+  });
+
+  it("a newer patch or minor is reported with how the pin moves (a newer homelab), not a bump", async () => {
+    server.faults.set(LATEST, { body: release("v0.28.10", null) });
+    const patch = await checkVersions(config("3.24.2", "kubeadm v1.35.1"), upstream(), TODAY);
+    expect(patch.pins.find((p) => p.pin === "k8s.cni")).toMatchObject({ verdict: "patch behind", newestPatch: "v0.28.10", newestStable: "v0.28.10" });
+    expect(driftLines(patch)).toEqual([
+      "k8s.cni v0.28.9 is a patch behind: flannel v0.28.10 is out; homelab pins flannel itself with its manifest checksum and images (a newer homelab moves them)",
+    ]);
+    await rm(cacheDir, { recursive: true, force: true });
+    server.faults.set(LATEST, { body: release("v0.29.0", null) });
+    const minor = await checkVersions(config("3.24.2", "kubeadm v1.35.1"), upstream(), TODAY);
+    expect(minor.pins.find((p) => p.pin === "k8s.cni")).toMatchObject({ verdict: "minor behind", newestStable: "v0.29.0" });
+    expect(driftLines(minor)[0]).toMatch(/^k8s\.cni v0\.28\.9 is a minor behind: flannel v0\.29\.0 is out; .*a newer homelab moves them\)$/);
+  });
+
+  it("a pinned manifest checksum that is not the digest GitHub shows is a problem; no digest is a note", async () => {
+    server.faults.set(PINNED, { body: release("v0.28.9", `sha256:${"0".repeat(64)}`) });
+    const report = await checkVersions(config("3.24.2", "kubeadm v1.35.1"), upstream(), TODAY);
+    expect(report.problems).toEqual([
+      `the flannel v0.28.9 manifest pin sha256:1c06a15a771009c263bdb1f51c928af46f7606fe969f3963652167938d536aaa is not the digest GitHub shows for kube-flannel.yml (sha256:${"0".repeat(64)})`,
+    ]);
+    expect(needsAttention(report)).toBe(true);
+    await rm(cacheDir, { recursive: true, force: true });
+    server.faults.set(PINNED, { body: release("v0.28.9", null) });
+    const old = await checkVersions(config("3.24.2", "kubeadm v1.35.1"), upstream(), TODAY);
+    expect(old.problems).toEqual([]);
+    expect(old.notes).toEqual(["flannel v0.28.9: GitHub shows no sha256 for kube-flannel.yml, so the pinned checksum was not compared"]);
+  });
+
+  it("not upstream when the pinned tag has no release; a prerelease answer is not taken for one", async () => {
+    server.faults.set(PINNED, { status: 404, body: '{"message":"Not Found","status":"404"}' });
+    const report = await checkVersions(config("3.24.2", "kubeadm v1.35.1"), upstream(), TODAY);
+    expect(report.pins.find((p) => p.pin === "k8s.cni")).toMatchObject({ verdict: "not upstream", why: expect.stringMatching(/^flannel has no release v0\.28\.9 \(/) });
+    await rm(cacheDir, { recursive: true, force: true });
+    server.faults.delete(PINNED);
+    server.faults.set(LATEST, { body: JSON.stringify({ ...JSON.parse(release("v0.30.0", null)), prerelease: true }) });
+    const pre = await checkVersions(config("3.24.2", "kubeadm v1.35.1"), upstream(), TODAY);
+    expect(pre.pins.find((p) => p.pin === "k8s.cni")).toMatchObject({ verdict: "unchecked", why: expect.stringMatching(/v0\.30\.0 is a draft or a prerelease/) });
   });
 });
 
@@ -184,7 +254,7 @@ describe("driftWarnings (for generate and build)", () => {
     const warn = () => driftWarnings(c(), { ...server.urls, cacheDir, env: {}, budgetMs: 3000, timeoutMs: 150, today: TODAY, now: () => now });
     expect(await warn()).toEqual([
       expect.stringMatching(
-        /^could not check the pins against upstream: alpine\.version: no answer from .* within 150 ms \(and 1 more\); said at most once a day/,
+        /^could not check the pins against upstream: alpine\.version: no answer from .* within 150 ms \(and 2 more\); said at most once a day/,
       ),
     ]);
     now += 23 * 60 * 60 * 1000;
