@@ -37,6 +37,9 @@ k8s:
   version: ${DEFAULTS.k8s.kubeadm} # a k3s version looks like ${DEFAULTS.k8s.k3s}
   # airgap: binaries and images baked in; binary: binaries only; none: runtime only.
   bake: airgap
+  # kubeadm's pod network, baked in: flannel (the default) or none. Leave it out for k3s,
+  # which brings its own flannel.
+  # cni: flannel
 
 # Vagrant providers to build: libvirt, virtualbox.
 providers:

@@ -62,7 +62,13 @@ describe("Kubernetes node contributor (the design article's tests, as behaviour)
       const vars = await parseHcl("v.hcl", String(renderBundle(bundleFor(yaml)).files.get("homelab.auto.pkrvars.hcl")!.content));
       expect(vars.cni, yaml).toBe("none");
       expect(vars.cni_manifest_sha256, yaml).toBeUndefined();
+      const { env } = await bundleStep(renderBundle(bundleFor(yaml)).files, "node-verify");
+      expect(env, yaml).toMatchObject({ K8S_DISTRIBUTION: "kubeadm", CNI: "none" });
+      expect(env.CNI_MANIFEST_SHA256, yaml).toBeUndefined();
     }
+    // node-verify checks what the CNI step baked, against the same pin.
+    const { env } = await bundleStep(renderBundle(bundleFor("k8s: {distribution: kubeadm}\n")).files, "node-verify");
+    expect(env).toMatchObject({ CNI: "flannel", CNI_MANIFEST_SHA256: FLANNEL.manifestSha256 });
   });
 
   for (const fam of FAMILIES) {
