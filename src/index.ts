@@ -8,15 +8,17 @@ export {
   type ConfigInput,
   type Distribution,
   type BakeMode,
+  type Cni,
   type Provider,
   type Arch,
 } from "./config/schema.js";
 export { osFamily, archOf, type OsFamily, type OsPin, type Login, type InstallSource } from "./os/index.js";
 export { configJsonSchema } from "./config/json-schema.js";
-export { DEFAULTS, PAUSE_IMAGE_BY_MINOR } from "./config/defaults.js";
+export { DEFAULTS, FLANNEL, PAUSE_IMAGE_BY_MINOR } from "./config/defaults.js";
 export { starterConfig } from "./config/starter.js";
 export type { Contributor, ContributeContext } from "./contributors/contributor.js";
 export { defaultContributors, baseOs, k8sNode, nodeVerify, sysprep } from "./contributors/index.js";
+export { bakedCni } from "./contributors/k8s-node.js";
 export { buildBundle, sortContributors } from "./contributors/pipeline.js";
 export { PackerBundle } from "./bundle/bundle.js";
 export type * from "./bundle/bundle.js";
