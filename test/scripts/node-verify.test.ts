@@ -187,6 +187,18 @@ describe.each(CASES)("node-verify on $fam.family", (c) => {
     expect(failures(gone.stdout)).toEqual(["FAIL CNI manifest: /etc/homelab/cni/kube-flannel.yml is missing"]);
   });
 
+  it.skipIf(!canRun(c.fam))("flannel airgap without its recorded image list: the pulled flannel images are unexpected", async () => {
+    const s = await preparedNode(c.fam, "kubeadm", "airgap");
+    await s.exec([`${c.fam.bin}/rm`, "/etc/homelab/cni/images.txt"]);
+    const r = await verify(s, c.fam, { K8S_DISTRIBUTION: "kubeadm", K8S_BAKE: "airgap", CNI: "flannel" });
+    expect(r.code).toBe(1);
+    expect(failures(r.stdout)).toEqual([
+      "FAIL pre-pulled CNI images: /etc/homelab/cni/images.txt is missing or empty",
+      `FAIL pre-pulled images: missing: none; unexpected: ${FLANNEL_IMAGES.join(" ")} `,
+      `FAIL CNI image list: found '', expected '${FLANNEL_IMAGES.join(" ")} '`,
+    ]);
+  });
+
   it.skipIf(!canRun(c.fam))("fails a node without rsync, and refuses an unknown CNI", async () => {
     const s = await preparedNode(c.fam, "kubeadm", "none");
     await s.exec([`${c.fam.bin}/rm`, "/usr/bin/rsync"]);
