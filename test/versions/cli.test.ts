@@ -50,9 +50,11 @@ describe("homelab versions check", () => {
   it("prints the table and exits 0; --strict exits 1 when a pin is behind", async () => {
     const r = await homelab(["versions", "check"]);
     expect(r.exitCode).toBe(0);
-    expect(r.stdout.split("\n").slice(0, 3)).toEqual([
+    expect(r.stdout.split("\n").slice(0, 4)).toEqual([
       expect.stringMatching(/^pin\s+pinned\s+newest patch\s+newest stable\s+verdict$/),
       expect.stringMatching(/^alpine\.version\s+3\.24\.1\s+3\.24\.2\s+3\.24\.2\s+patch behind$/),
+      // The flannel a kubeadm box carries (homelab's own pin).
+      expect.stringMatching(/^k8s\.cni\s+v0\.28\.9\s+v0\.28\.9\s+v0\.28\.9\s+current$/),
       expect.stringMatching(/^k8s\.version\s+v1\.34\.2\s+v1\.34\.4\s+v1\.35\.1\s+minor behind$/),
     ]);
     expect((await homelab(["versions", "check", "--strict"])).exitCode).toBe(1);
@@ -62,7 +64,7 @@ describe("homelab versions check", () => {
     const r = await homelab(["versions", "check", "--json", "--strict"]);
     expect(r.exitCode).toBe(1);
     const report = JSON.parse(r.stdout) as { pins: { pin: string; verdict: string }[]; needsAttention: boolean; config: string };
-    expect(report.pins.map((p) => [p.pin, p.verdict])).toEqual([["alpine.version", "patch behind"], ["k8s.version", "minor behind"]]);
+    expect(report.pins.map((p) => [p.pin, p.verdict])).toEqual([["alpine.version", "patch behind"], ["k8s.cni", "current"], ["k8s.version", "minor behind"]]);
     expect(report.needsAttention).toBe(true);
     expect(report.config).toBe("homelab.yaml");
   });

@@ -227,7 +227,7 @@ describe("driftWarnings (for generate and build)", () => {
   const c = () => config("3.24.1", "kubeadm v1.34.2");
 
   it("one line per drifted pin", async () => {
-    expect(await driftWarnings(c(), { ...server.urls, cacheDir, env: {}, today: TODAY })).toEqual([
+    expect(await driftWarnings(c(), { ...server.urls, cacheDir, env: {}, today: TODAY, budgetMs: 10_000 })).toEqual([
       "alpine.version 3.24.1 is a patch behind: 3.24.2 is out (run `homelab versions bump --patch`)",
       "k8s.version v1.34.2 is a minor behind: the newest stable is v1.35.1 (run `homelab versions bump --minor`)",
     ]);
@@ -265,19 +265,19 @@ describe("driftWarnings (for generate and build)", () => {
 
   it("never says it could not check while the cache is fresh, even with upstream gone", async () => {
     // Warm the cache; an hour later upstream is gone, but the answers are still fresh.
-    const fresh = await driftWarnings(c(), { ...server.urls, cacheDir, env: {}, today: TODAY });
+    const fresh = await driftWarnings(c(), { ...server.urls, cacheDir, env: {}, today: TODAY, budgetMs: 10_000 });
     expect(fresh.some((l) => l.includes("could not check"))).toBe(false);
     const urls = server.urls;
     await server.close();
-    const later = await driftWarnings(c(), { ...urls, cacheDir, env: {}, today: TODAY, now: () => Date.now() + 60 * 60 * 1000 });
+    const later = await driftWarnings(c(), { ...urls, cacheDir, env: {}, today: TODAY, budgetMs: 10_000, now: () => Date.now() + 60 * 60 * 1000 });
     expect(later).toEqual(fresh);
     server = await UpstreamServer.start();
   });
 
   it("uses the cache when the server is down", async () => {
-    const warm = await driftWarnings(c(), { ...server.urls, cacheDir, env: {}, today: TODAY });
+    const warm = await driftWarnings(c(), { ...server.urls, cacheDir, env: {}, today: TODAY, budgetMs: 10_000 });
     const urls = server.urls;
     await server.close();
-    expect(await driftWarnings(c(), { ...urls, cacheDir, env: {}, today: TODAY })).toEqual(warm);
+    expect(await driftWarnings(c(), { ...urls, cacheDir, env: {}, today: TODAY, budgetMs: 10_000 })).toEqual(warm);
   });
 });
