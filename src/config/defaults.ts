@@ -76,5 +76,4 @@ export const FLANNEL = {
   manifestSha256: "1c06a15a771009c263bdb1f51c928af46f7606fe969f3963652167938d536aaa",
   images: ["ghcr.io/flannel-io/flannel-cni-plugin:v1.9.1-flannel3", "ghcr.io/flannel-io/flannel:v0.28.9"],
   podCidr: "10.244.0.0/16",
-  releases: "https://github.com/flannel-io/flannel/releases/download",
 } as const;

@@ -29,7 +29,7 @@ export function pauseImageFor(version: string): string {
  * kubeadm runs on the system containerd (cgroupfs driver, as OpenRC has no systemd);
  * k3s runs its embedded containerd, so no second runtime is installed next to it.
  * `bake: none` prepares the node (kernel, swap, runtime) and leaves Kubernetes itself to
- * provisioning time.
+ * provisioning time. A kubeadm node also carries its pod network (k8s-cni, after kubeadm).
  */
 export const k8sNode: Contributor = {
   name: NAME,
