@@ -100,7 +100,7 @@ export function renderIndexPage(boxes: readonly PageBox[], ctx: PageContext): st
   const rows = boxes.map(({ ref, catalog: c }) => {
     const active = c.versions.filter((v) => releaseStatus(v) === "active");
     const latest = active[active.length - 1];
-    const providers = latest ? [...new Set(latest.providers.map((p) => `${p.name} (${p.architecture})`))].join(", ") : "";
+    const providers = latest ? [...new Set(byDisplayOrder(latest.providers).map((p) => `${p.name} (${p.architecture})`))].join(", ") : "";
     return `<tr><td><a href="${boxPath(ref)}">${escapeHtml(c.name)}</a></td><td>${escapeHtml(c.description)}</td><td>${latest ? escapeHtml(latest.version) : '<span class="mute">none released</span>'}</td><td>${escapeHtml(providers)}</td><td class="num">${c.versions.length}</td></tr>`;
   });
   const body = boxes.length === 0
@@ -127,7 +127,7 @@ export function renderBoxPage({ ref, catalog }: PageBox, ctx: PageContext): stri
 function renderVersion(ref: BoxRef, v: CatalogVersion, url: string): string {
   const pv = v as PageVersion;
   const state = releaseStatus(v);
-  const files = v.providers.map((p) => providerRow(ref, v, p));
+  const files = byDisplayOrder(v.providers).map((p) => providerRow(ref, v, p));
   const why = state === "revoked" && typeof pv.revoked_reason === "string" && pv.revoked_reason !== "" ? `<p><strong>Revoked:</strong> ${escapeHtml(pv.revoked_reason)}</p>` : "";
   const note = state === "unreleased" ? `<p class="mute">Not released: Vagrant does not offer this version yet.</p>` : state === "revoked" ? `<p class="mute">Revoked: Vagrant no longer offers this version.</p>` : "";
   const providers = [...new Set(v.providers.map((p) => p.name))];
@@ -138,6 +138,11 @@ function renderVersion(ref: BoxRef, v: CatalogVersion, url: string): string {
 function providerRow(ref: BoxRef, v: CatalogVersion, p: CatalogProvider): string {
   const href = `${boxPath(ref)}/${v.version}/${p.name}/${p.architecture}`;
   return `<tr><td>${escapeHtml(p.name)}</td><td>${escapeHtml(p.architecture)}${p.default_architecture ? ' <span class="mute">(default)</span>' : ""}</td><td class="num" title="${escapeHtml(p.size)} bytes">${escapeHtml(formatSize(p.size))}</td><td class="sum"><code>${escapeHtml(p.checksum)}</code></td><td><a href="${escapeHtml(href)}" download>download</a></td></tr>`;
+}
+
+/** Providers by name, each one's default architecture first (the catalog keeps it last, for Vagrant 2.3). */
+function byDisplayOrder(providers: readonly CatalogProvider[]): CatalogProvider[] {
+  return [...providers].sort((a, b) => a.name.localeCompare(b.name) || Number(b.default_architecture) - Number(a.default_architecture) || a.architecture.localeCompare(b.architecture));
 }
 
 /**
