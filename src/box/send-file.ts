@@ -75,11 +75,12 @@ async function copyRange(fh: FileHandle, res: ServerResponse, from: number, to: 
   // Resolves when the client goes away: no write callback may ever come then.
   let gone = false;
   const closed = new Promise<void>((resolve) => {
-    if (res.destroyed) resolve();
-    res.once("close", () => {
+    const leave = (): void => {
       gone = true;
       resolve();
-    });
+    };
+    if (res.destroyed) leave();
+    else res.once("close", leave);
   });
   // The read in flight, if any: it writes into a buffer, which must not go back to the pool before it ends.
   let reading: Promise<number> | undefined;
@@ -97,7 +98,7 @@ async function copyRange(fh: FileHandle, res: ServerResponse, from: number, to: 
       pos += n;
       const chunk = current.subarray(0, n);
       const last = pos >= to;
-      const written = last ? new Promise<void>((resolve) => res.end(chunk, resolve)) : writeChunk(res, chunk);
+      const written = last ? new Promise<void>((resolve) => res.end(chunk, resolve)) : writeChunk(res, chunk).then((ok) => void (ok || (gone = true)));
       if (!last) next = reading = readInto(fh, spare, pos, to);
       await Promise.race([written, closed]);
       if (last) return;
@@ -121,10 +122,10 @@ async function readInto(fh: FileHandle, buf: Buffer, pos: number, to: number): P
   return bytesRead;
 }
 
-/** Resolves once the socket has taken the chunk (its buffer may then be reused). */
-function writeChunk(res: ServerResponse, chunk: Buffer): Promise<void> {
+/** Resolves once the socket has taken the chunk (its buffer may then be reused): true, or false when the write failed. */
+function writeChunk(res: ServerResponse, chunk: Buffer): Promise<boolean> {
   return new Promise((resolve) => {
-    res.write(chunk, () => resolve());
+    res.write(chunk, (err) => resolve(!err));
   });
 }
 

@@ -104,7 +104,7 @@ export function renderIndexPage(boxes: readonly PageBox[], ctx: PageContext): st
     return `<tr><td><a href="${boxPath(ref)}">${escapeHtml(c.name)}</a></td><td>${escapeHtml(c.description)}</td><td>${latest ? escapeHtml(latest.version) : '<span class="mute">none released</span>'}</td><td>${escapeHtml(providers)}</td><td class="num">${c.versions.length}</td></tr>`;
   });
   const body = boxes.length === 0
-    ? `<p>No boxes yet. Publish one with <code>homelab box publish BOX --name org/name --version 1.0.0 --registry ${escapeHtml(ctx.baseUrl)}</code>.</p>`
+    ? `<p>No boxes yet. Publish one with <code>homelab box publish BOX --name org/name --box-version 1.0.0 --registry ${escapeHtml(ctx.baseUrl)}</code>.</p>`
     : `<table><thead><tr><th>Box</th><th>Description</th><th>Latest</th><th>Providers (architecture)</th><th class="num">Versions</th></tr></thead><tbody>${rows.join("")}</tbody></table>`;
   return page("Vagrant boxes", `<h1>Vagrant boxes</h1><p class="mute">${escapeHtml(ctx.baseUrl)} — ${boxes.length} ${boxes.length === 1 ? "box" : "boxes"}. Open a box for its versions, checksums and the lines to add it.</p>${body}`);
 }
