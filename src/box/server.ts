@@ -1,14 +1,17 @@
 import { createServer, type IncomingMessage, type Server, type ServerResponse } from "node:http";
 import type { AddressInfo, Socket } from "node:net";
 import { PassThrough } from "node:stream";
-import { pipeline } from "node:stream/promises";
 import { HomelabError, InputError } from "../errors.js";
 import type { Catalog } from "./catalog.js";
 import { fsckRegistry } from "./fsck.js";
 import { formatBoxRef } from "./names.js";
 import { parseRequestPath, type Route } from "./request-path.js";
+import { sendFile } from "./send-file.js";
 import { BoxStore, ConflictError, CorruptCatalogError, NoSpaceError, NotFoundError, OutsideRootError, UploadTooLargeError } from "./store.js";
 import { TokenSet, type AccessConfig } from "./tokens.js";
+import { renderBoxPage, renderIndexPage, sendPage, wantsHtml, type PageBox } from "./web-page.js";
+
+export { parseRange } from "./send-file.js";
 
 export interface RegistryServerOptions extends AccessConfig {
   readonly root: string;
@@ -155,12 +158,19 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
   }
 
   async function sendIndex(req: IncomingMessage, res: ServerResponse): Promise<void> {
-    const boxes: Catalog[] = [];
+    const boxes: PageBox[] = [];
     for (const ref of await store.listBoxes()) {
-      const c = await store.readCatalog(ref).catch(() => undefined);
-      if (c) boxes.push(c);
+      const catalog = await store.readCatalog(ref).catch(() => undefined);
+      if (catalog) boxes.push({ ref, catalog });
     }
-    sendJson(res, 200, { boxes }, req.method === "HEAD");
+    // A browser gets the web page; Vagrant, curl and `homelab box list` (Accept: application/json or */*) get JSON.
+    res.setHeader("Vary", "Accept");
+    if (wantsHtml(req)) {
+      const base = baseUrl(req);
+      if (base === undefined) return void sendError(res, req, 400, "missing or invalid Host header");
+      return sendPage(req, res, renderIndexPage(boxes, { baseUrl: base }));
+    }
+    sendJson(res, 200, { boxes: boxes.map((b) => b.catalog) }, req.method === "HEAD");
   }
 
   async function sendCatalog(req: IncomingMessage, res: ServerResponse, route: Extract<Route, { kind: "catalog" }>): Promise<void> {
@@ -168,6 +178,8 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
     if (base === undefined) return void sendError(res, req, 400, "missing or invalid Host header");
     const catalog = await store.readCatalog(route.box).catch(storeRefusal);
     if (!catalog) return void sendError(res, req, 404, `no box ${formatBoxRef(route.box)}`);
+    res.setHeader("Vary", "Accept");
+    if (wantsHtml(req)) return sendPage(req, res, renderBoxPage({ ref: route.box, catalog }, { baseUrl: base }));
     const prefix = `${base}/${route.box.org}/${route.box.name}`;
     const absolute: Catalog = {
       ...catalog,
@@ -186,32 +198,7 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
     const { fh, size, entry } = found;
     try {
       // The file is the entry's own (named by its checksum): the ETag names these very bytes.
-      const etag = `"${entry.checksum}"`;
-      res.setHeader("ETag", etag);
-      res.setHeader("Accept-Ranges", "bytes");
-      res.setHeader("Content-Type", "application/octet-stream");
-      if (req.headers["if-none-match"]?.split(",").some((t) => t.trim() === etag || t.trim() === "*")) {
-        res.writeHead(304).end();
-        return;
-      }
-      const ifRange = req.headers["if-range"];
-      const range = ifRange === undefined || ifRange === etag ? parseRange(req.headers.range, size) : undefined;
-      if (range === "unsatisfiable") {
-        res.setHeader("Content-Range", `bytes */${size}`);
-        return void sendError(res, req, 416, "range not satisfiable");
-      }
-      const [start, end] = range ?? [0, size - 1];
-      const length = size === 0 ? 0 : end - start + 1;
-      res.setHeader("Content-Length", length);
-      if (range) res.setHeader("Content-Range", `bytes ${start}-${end}/${size}`);
-      res.writeHead(range ? 206 : 200);
-      if (req.method === "HEAD" || length === 0) {
-        res.end();
-        return;
-      }
-      await pipeline(fh.createReadStream({ start, end, highWaterMark: 4 << 20, autoClose: false }), res).catch(() => {
-        /* the client went away: logged by the response's close */
-      });
+      await sendFile(req, res, { fh, size, etag: `"${entry.checksum}"` }, (status, message) => sendError(res, req, status, message));
     } finally {
       await fh.close();
     }
@@ -398,24 +385,4 @@ function sendJson(res: ServerResponse, status: number, body: unknown, headOnly =
 function sendText(res: ServerResponse, req: IncomingMessage, status: number, text: string): void {
   res.writeHead(status, { "Content-Type": "text/plain; charset=utf-8", "Content-Length": Buffer.byteLength(text) });
   res.end(req.method === "HEAD" ? undefined : text);
-}
-
-/** One `bytes=` range (several ranges are answered with the whole file, which RFC 9110 allows). */
-export function parseRange(header: string | undefined, size: number): [number, number] | "unsatisfiable" | undefined {
-  if (header === undefined) return undefined;
-  const m = /^bytes=(\d*)-(\d*)$/.exec(header.trim());
-  if (!m || (m[1] === "" && m[2] === "")) return undefined;
-  let start: number;
-  let end: number;
-  if (m[1] === "") {
-    const suffix = Number(m[2]);
-    if (suffix === 0) return "unsatisfiable";
-    start = Math.max(0, size - suffix);
-    end = size - 1;
-  } else {
-    start = Number(m[1]);
-    end = m[2] === "" ? size - 1 : Math.min(Number(m[2]), size - 1);
-  }
-  if (start >= size || start > end) return "unsatisfiable";
-  return [start, end];
 }
