@@ -3,7 +3,8 @@ import type { AddressInfo, Socket } from "node:net";
 import { PassThrough } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { HomelabError, InputError } from "../errors.js";
-import type { Catalog } from "./catalog.js";
+import type { BoxBackend } from "./backend.js";
+import { vagrantCatalog, versionStatus, type Catalog, type CatalogVersion } from "./catalog.js";
 import { fsckRegistry } from "./fsck.js";
 import { formatBoxRef } from "./names.js";
 import { parseRequestPath, type Route } from "./request-path.js";
@@ -11,7 +12,10 @@ import { BoxStore, ConflictError, CorruptCatalogError, NoSpaceError, NotFoundErr
 import { TokenSet, type AccessConfig } from "./tokens.js";
 
 export interface RegistryServerOptions extends AccessConfig {
+  /** The directory store's root; ignored when `backend` is given. */
   readonly root: string;
+  /** Where boxes are kept (default: the directory store at `root`). */
+  readonly backend?: BoxBackend;
   readonly host?: string;
   /** 0 picks a free port. */
   readonly port?: number;
@@ -52,14 +56,16 @@ type AbortReason = "shutdown" | "idle";
 
 /** Starts the box registry HTTP server on a directory store. */
 export async function startRegistryServer(opts: RegistryServerOptions): Promise<RegistryServer> {
-  const store = await BoxStore.open(opts.root);
+  const store: BoxBackend = opts.backend ?? (await BoxStore.open(opts.root));
   const maxUpload = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
   const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const log = (line: string): void => opts.log?.(line);
-  // Leftovers of a killed or starved predecessor (this process may have its pid: PID 1 in a container).
-  const swept = await fsckRegistry(store, { repair: "junk" });
-  for (const f of swept.repaired) log(`sweep: removed ${f.kind} ${f.path}`);
-  for (const f of swept.findings.filter((x) => !swept.repaired.includes(x))) log(`sweep: ${f.kind} ${f.path}: ${f.detail} (see homelab box fsck)`);
+  if (store instanceof BoxStore) {
+    // Leftovers of a killed or starved predecessor (this process may have its pid: PID 1 in a container).
+    const swept = await fsckRegistry(store, { repair: "junk" });
+    for (const f of swept.repaired) log(`sweep: removed ${f.kind} ${f.path}`);
+    for (const f of swept.findings.filter((x) => !swept.repaired.includes(x))) log(`sweep: ${f.kind} ${f.path}: ${f.detail} (see homelab box fsck)`);
+  }
 
   const write = new TokenSet(opts.writeTokens);
   const read = new TokenSet(opts.readTokens);
@@ -158,7 +164,7 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
     const boxes: Catalog[] = [];
     for (const ref of await store.listBoxes()) {
       const c = await store.readCatalog(ref).catch(() => undefined);
-      if (c) boxes.push(c);
+      if (c) boxes.push(vagrantCatalog(c));
     }
     sendJson(res, 200, { boxes }, req.method === "HEAD");
   }
@@ -169,9 +175,10 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
     const catalog = await store.readCatalog(route.box).catch(storeRefusal);
     if (!catalog) return void sendError(res, req, 404, `no box ${formatBoxRef(route.box)}`);
     const prefix = `${base}/${route.box.org}/${route.box.name}`;
+    const shown = vagrantCatalog(catalog);
     const absolute: Catalog = {
-      ...catalog,
-      versions: catalog.versions.map((v) => ({
+      ...shown,
+      versions: shown.versions.map((v) => ({
         ...v,
         providers: v.providers.map((p) => ({ ...p, url: `${prefix}/${v.version}/${p.name}/${p.architecture}` })),
       })),
@@ -181,12 +188,22 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
   }
 
   async function sendBox(req: IncomingMessage, res: ServerResponse, route: Extract<Route, { kind: "provider" }>): Promise<void> {
-    const found = await store.openBox(route.box, route.version, route.provider, route.architecture!).catch(storeRefusal);
+    const found = await store.openDownload(route.box, route.version, route.provider, route.architecture!).catch(storeRefusal);
     if (!found) return void sendError(res, req, 404, "no such box file");
-    const { fh, size, entry } = found;
+    const refused = downloadRefusal(found.version);
+    if (refused) {
+      if (found.kind === "local") await found.close();
+      why.set(res, refused.message);
+      return void sendError(res, req, refused.status, refused.message);
+    }
+    if (found.kind === "redirect") {
+      // A presigned storage URL: Vagrant follows it without sending our token to that host.
+      res.setHeader("Location", found.url);
+      res.setHeader("Cache-Control", "no-store");
+      return void sendText(res, req, 302, "redirecting to the box's storage\n");
+    }
+    const { size, etag } = found;
     try {
-      // The file is the entry's own (named by its checksum): the ETag names these very bytes.
-      const etag = `"${entry.checksum}"`;
       res.setHeader("ETag", etag);
       res.setHeader("Accept-Ranges", "bytes");
       res.setHeader("Content-Type", "application/octet-stream");
@@ -209,11 +226,11 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
         res.end();
         return;
       }
-      await pipeline(fh.createReadStream({ start, end, highWaterMark: 4 << 20, autoClose: false }), res).catch(() => {
+      await pipeline(found.open(start, end), res).catch(() => {
         /* the client went away: logged by the response's close */
       });
     } finally {
-      await fh.close();
+      await found.close();
     }
   }
 
@@ -339,6 +356,17 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
       }
     },
   };
+}
+
+/**
+ * Box files of versions not (or no longer) released are not served: an unreleased one is not
+ * there yet for Vagrant (404), a revoked one is gone and says why (410).
+ */
+function downloadRefusal(v: CatalogVersion): { status: number; message: string } | undefined {
+  const status = versionStatus(v);
+  if (status === "unreleased") return { status: 404, message: `version ${v.version} is not released` };
+  if (status === "revoked") return { status: 410, message: `version ${v.version} was revoked${v.revoked_reason ? `: ${v.revoked_reason}` : ""}` };
+  return undefined;
 }
 
 /** What a client is told about a corrupt catalog: which box, what to run; never the server's paths. */
