@@ -19,6 +19,11 @@ export type RouteResult = { route: Route; query: URLSearchParams } | { status: 4
 const SAFE_PATH = /^\/[A-Za-z0-9._/-]*$/;
 const QUERY_KEYS = new Set(["access_token", "force", "default_architecture"]);
 
+/** Whether a raw path (before `?`) passes the whitelist every route shares. */
+export function isSafePath(path: string): boolean {
+  return SAFE_PATH.test(path);
+}
+
 export function parseRequestPath(rawUrl: string): RouteResult {
   const q = rawUrl.indexOf("?");
   const path = q < 0 ? rawUrl : rawUrl.slice(0, q);
