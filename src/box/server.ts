@@ -163,6 +163,8 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
           ...(route.kind === "provider" && route.architecture ? { architecture: route.architecture } : {}),
           force: query.get("force") === "1" || query.get("force") === "true",
           ...(query.has("default_architecture") ? { defaultArchitecture: query.get("default_architecture") !== "0" } : {}),
+          // ?release=0: a version this upload creates stays unreleased (out of Vagrant's catalog).
+          ...(query.get("release") === "0" ? { status: "unreleased" as const } : {}),
         };
         const result = await receiveBox(req, res, spec, expectContinue, fail);
         if (result) sendJson(res, result.replaced ? 200 : 201, result);

@@ -5,6 +5,7 @@ import type { BoxBackend } from "../backend.js";
 import { findProvider, versionStatus, type Catalog, type CatalogVersion } from "../catalog.js";
 import { formatBoxRef, isArchitecture, isBoxName, isOrg, isProvider, type Architecture, type BoxRef } from "../names.js";
 import { ConflictError, CorruptCatalogError, NoSpaceError, NotFoundError, OutsideRootError, type PublishRequest, type PublishResult } from "../store.js";
+import { releaseChange, revokeChange } from "../release-state.js";
 import type { AccessRules } from "../tokens.js";
 import { readJsonBody, section, stringField } from "./request-body.js";
 import { parseApiPath } from "./routes.js";
@@ -219,19 +220,12 @@ export async function handleVagrantApi(req: IncomingMessage, res: ServerResponse
         const c = await catalogOf(box);
         const v = c && versionOf(c, box, version, true);
         if (!v) return;
-        const status = versionStatus(v);
-        if (route.kind === "release") {
-          // Packer's post-processor recognises "already been released" and carries on.
-          if (status === "active") return deps.fail(res, 422, `version ${version} of ${formatBoxRef(box)} has already been released`);
-          if (v.providers.length === 0) return deps.fail(res, 422, `version ${version} of ${formatBoxRef(box)} has no uploaded box yet; upload one before releasing it`);
-          const next = await backend.saveVersion(box, version, { status: "active", revoked_reason: null }, "update");
-          return deps.json(res, 200, versionJson(box, next, ctx(box.org)));
-        }
-        if (status !== "active") return deps.fail(res, 422, `version ${version} of ${formatBoxRef(box)} is not released (it is ${status}), so it cannot be revoked`);
+        const what = `version ${version} of ${formatBoxRef(box)}`;
         // Vagrant's client sends no body; ours may say why (`{"reason": "..."}`).
         const reason = stringField(b, "reason", 1000) ?? stringField(section(b, "version"), "revoked_reason", 1000);
         if (typeof reason === "object") return deps.fail(res, 400, reason.error);
-        const next = await backend.saveVersion(box, version, { status: "revoked", revoked_reason: reason?.trim() || null }, "update");
+        const change = route.kind === "release" ? releaseChange(v, what) : revokeChange(v, what, reason);
+        const next = await backend.saveVersion(box, version, change, "update");
         return deps.json(res, 200, versionJson(box, next, ctx(box.org)));
       }
 
