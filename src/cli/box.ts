@@ -205,19 +205,21 @@ Access (from --token-file, else the environment):
       when set, GET/HEAD need one of these (or a write token) as "Authorization: Bearer" or
       ?access_token= (Vagrant sends it with VAGRANT_SERVER_URL + VAGRANT_CLOUD_TOKEN)
   tokens (file only)
-      tokens scoped per organisation: [{"name": "ci", "token": "...", "access": "write", "orgs": ["acme"]}]
-      ("access": "read" or "write"; "orgs": a list, or "*"); a read token scoped to an org makes
-      that org's reads need a token
+      tokens scoped per organisation, e.g.
+      [{"name": "ci", "token": "...", "access": "write", "orgs": ["acme"]}]
+      ("access": "read" or "write"; "orgs": a list, or "*"); a read token scoped to an org
+      makes that org's reads need a token
   Tokens are at least 16 printable characters, e.g. \`openssl rand -hex 24\`.
 
 Vagrant Cloud's API (for \`vagrant cloud\` with VAGRANT_SERVER_URL=http://HOST:PORT, and Packer's
 vagrant-cloud post-processor with vagrant_cloud_url = "http://HOST:PORT/api/v1"):
-  /api/v1/... and /api/v2/...   authenticate, boxes, box, versions, release, revoke, providers, upload
+  /api/v1/..., /api/v2/...   authenticate, box, version, release, revoke, provider, upload URLs
+  GET /api/v2/vagrant/org/box   the catalog (where Vagrant >= 2.4 looks up org/box)
 
 Routes:
   GET|HEAD /org/box                                catalog (application/json)
   GET|HEAD /org/box/VERSION/PROVIDER/ARCH          the box (Range, ETag)
-  PUT      /org/box/VERSION[/PROVIDER[/ARCH]]      upload (?force=1)
+  PUT      /org/box/VERSION[/PROVIDER[/ARCH]]      upload (?force=1, ?release=0: unreleased)
   DELETE   /org/box/VERSION[/PROVIDER[/ARCH]]      remove
   GET      /   (index of catalogs)    GET /healthz
 
