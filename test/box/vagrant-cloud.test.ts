@@ -15,6 +15,8 @@ import { http, makeBox, tempDir } from "./support.js";
  */
 const ACME = "acme-ci-token-0123456789abcdef";
 const OTHER = "other-ci-token-0123456789abcd";
+/** Each `vagrant` run takes seconds (more on a loaded machine); the Packer step runs five clients. */
+const SLOW = 180_000;
 
 describe.skipIf(!needTool("vagrant") || !needTool("packer") || !needTool("qemu-img"))("vagrant cloud and Packer's vagrant-cloud post-processor publish into box serve", () => {
   const tmp = tempDir("homelab-vcloud-");
@@ -58,7 +60,7 @@ describe.skipIf(!needTool("vagrant") || !needTool("packer") || !needTool("qemu-i
     expect(ok.code, ok.output).toBe(0);
     expect(ok.output).toMatch(/already logged in/i);
     expect(readFileSync(join(home, "data", "vagrant_login_token"), "utf8")).toBe(ACME);
-  });
+  }, SLOW);
 
   it("vagrant cloud publish --release: the box, its version and description, and the upload, released", async () => {
     const r = await vagrant(["cloud", "publish", "acme/alpine", "1.0.0", "libvirt", box("1.0.0"), "--force", "--release", "-s", "Alpine for k8s nodes", "--version-description", "first cut"]);
@@ -68,7 +70,7 @@ describe.skipIf(!needTool("vagrant") || !needTool("packer") || !needTool("qemu-i
     // The direct-upload flow ran: upload URL, PUT of the box, then the callback.
     expect(lines.some((l) => /^GET \/api\/v1\/box\/acme\/alpine\/version\/1\.0\.0\/provider\/libvirt\/upload\/direct 200$/.test(l))).toBe(true);
     expect(lines.some((l) => /^PUT \/api\/v1\/uploads\/REDACTED\/complete 200$/.test(l))).toBe(true);
-  });
+  }, SLOW);
 
   it("vagrant cloud publish without --release leaves the version out of Vagrant's catalog until vagrant cloud version release", async () => {
     const r = await vagrant(["cloud", "publish", "acme/alpine", "1.1.0", "libvirt", box("1.1.0"), "--force"]);
@@ -78,7 +80,7 @@ describe.skipIf(!needTool("vagrant") || !needTool("packer") || !needTool("qemu-i
     expect(rel.code, rel.output).toBe(0);
     expect(rel.output).toContain("Released version 1.1.0 on acme/alpine");
     expect(await catalogVersions("acme/alpine")).toEqual(["1.0.0", "1.1.0"]);
-  });
+  }, SLOW);
 
   it("vagrant cloud box show lists the versions, newest first, and the current one", async () => {
     const r = await vagrant(["cloud", "box", "show", "acme/alpine"]);
@@ -86,13 +88,13 @@ describe.skipIf(!needTool("vagrant") || !needTool("packer") || !needTool("qemu-i
     expect(r.output).toMatch(/Box:\s+acme\/alpine/);
     expect(r.output).toMatch(/Current Version:\s+1\.1\.0/);
     expect(r.output).toMatch(/Versions:\s+1\.1\.0, 1\.0\.0/);
-  });
+  }, SLOW);
 
   it("vagrant box add org/box resolves the short name through VAGRANT_SERVER_URL and gets the newest released version", async () => {
     const r = await vagrant(["box", "add", "acme/alpine", "--provider", "libvirt"]);
     expect(r.code, r.output).toBe(0);
     expect(readMarker(home, "acme-VAGRANTSLASH-alpine", "1.1.0")).toBe("1.1.0");
-  });
+  }, SLOW);
 
   it("vagrant cloud version revoke takes the version out of the catalog and its download says it was revoked", async () => {
     const r = await vagrant(["cloud", "version", "revoke", "acme/alpine", "1.1.0", "--force"]);
@@ -102,7 +104,7 @@ describe.skipIf(!needTool("vagrant") || !needTool("packer") || !needTool("qemu-i
     const dl = await http(`${server.url}/acme/alpine/1.1.0/libvirt/amd64`);
     expect(dl.status).toBe(410);
     expect(JSON.parse(dl.body.toString("utf8")).errors[0]).toMatch(/version 1\.1\.0 was revoked/);
-  });
+  }, SLOW);
 
   it("a token of one organisation cannot publish into another (vagrant cloud publish fails, nothing is written)", async () => {
     const r = await vagrant(["cloud", "publish", "acme/alpine", "9.0.0", "libvirt", box("9.0.0"), "--force", "--release"], { VAGRANT_CLOUD_TOKEN: OTHER });
@@ -110,14 +112,55 @@ describe.skipIf(!needTool("vagrant") || !needTool("packer") || !needTool("qemu-i
     expect(r.output).toMatch(/Failed to create box acme\/alpine/);
     expect(lines.some((l) => /^POST \/api\/v1\/box\/acme\/alpine\/versions 403 /.test(l))).toBe(true);
     expect(readdirSync(join(root, "acme", "alpine"))).not.toContain("9.0.0");
-  });
+  }, SLOW);
 
   it("Packer 1.6.6's vagrant-cloud post-processor publishes (direct upload, released; then indirect, unreleased) and vagrant box add takes it", async () => {
-    const create = await vagrant(["cloud", "box", "create", "acme/packed", "-s", "built by packer"]);
+    // The token from the environment (as CI would): this step does not depend on the login above.
+    const create = await vagrant(["cloud", "box", "create", "acme/packed", "-s", "built by packer"], { VAGRANT_CLOUD_TOKEN: ACME });
     expect(create.code, create.output).toBe(0);
-    const packer = async (version: string, extra: Record<string, unknown>) => {
+    const env = (dir: string) => ({ ...process.env, CHECKPOINT_DISABLE: "1", PACKER_CONFIG_DIR: dir, PACKER_CACHE_DIR: join(dir, "cache"), HOME: dir });
+    const workdir = (version: string): string => {
       const dir = join(tmp.path, `packer-${version}`);
       mkdirSync(dir);
+      return dir;
+    };
+    /** An HCL2 template with the post-processor block as the README shows it. */
+    const packerHcl = async (version: string) => {
+      const dir = workdir(version);
+      const template = join(dir, "template.pkr.hcl");
+      writeFileSync(
+        template,
+        `variable "registry_token" {
+  type = string
+}
+
+source "file" "placeholder" {
+  content = "stands in for a VM build"
+  target  = "${join(dir, "placeholder.txt")}"
+}
+
+build {
+  sources = ["source.file.placeholder"]
+  post-processors {
+    post-processor "artifice" {
+      files = ["${box(`packed-${version}`)}"]
+    }
+    post-processor "vagrant-cloud" {
+      box_tag           = "acme/packed"
+      version           = "${version}"
+      version_description = "packer ${version}"
+      access_token      = var.registry_token
+      vagrant_cloud_url = "${server.url}/api/v1"
+    }
+  }
+}
+`,
+      );
+      return run("packer", ["build", "-color=false", "-var", `registry_token=${ACME}`, template], env(dir));
+    };
+    /** A JSON template (Packer 1.6.6's other format). */
+    const packer = async (version: string, extra: Record<string, unknown>) => {
+      const dir = workdir(version);
       const template = join(dir, "template.json");
       writeFileSync(
         template,
@@ -131,9 +174,9 @@ describe.skipIf(!needTool("vagrant") || !needTool("packer") || !needTool("qemu-i
           ],
         }),
       );
-      return run("packer", ["build", "-color=false", template], { ...process.env, CHECKPOINT_DISABLE: "1", PACKER_CONFIG_DIR: dir, PACKER_CACHE_DIR: join(dir, "cache"), HOME: dir });
+      return run("packer", ["build", "-color=false", template], env(dir));
     };
-    const direct = await packer("2.0.0", {});
+    const direct = await packerHcl("2.0.0");
     expect(direct.code, direct.output).toBe(0);
     expect(direct.output).toContain("Confirming direct box upload completion");
     expect(direct.output).toContain("Version successfully released and available");
@@ -144,10 +187,10 @@ describe.skipIf(!needTool("vagrant") || !needTool("packer") || !needTool("qemu-i
     const add = await vagrant(["box", "add", "acme/packed", "--provider", "libvirt"]);
     expect(add.code, add.output).toBe(0);
     expect(readMarker(home, "acme-VAGRANTSLASH-packed", "2.0.0")).toBe("packed-2.0.0");
-    const show = await vagrant(["cloud", "box", "show", "acme/packed", "--versions", "2.1.0"]);
+    const show = await vagrant(["cloud", "box", "show", "acme/packed", "--versions", "2.1.0"], { VAGRANT_CLOUD_TOKEN: ACME });
     expect(show.output).toMatch(/Status:\s+unreleased/);
     expect(show.output).toMatch(/Description:\s+packer 2\.1\.0/);
-  });
+  }, SLOW);
 });
 
 function readMarker(home: string, box: string, version: string): string | undefined {
