@@ -245,6 +245,19 @@ describe("Vagrant Cloud API: versions, providers, uploads", () => {
     expect(existsSync(join(root, "acme", "other"))).toBe(false);
   });
 
+  it("search finds released boxes the asker may read, by text and provider, a page at a time", async () => {
+    await api("POST", "/api/v1/boxes", T, { username: "acme", name: "zeta", short_description: "Debian for k8s" });
+    const all = await api("GET", "/api/v1/search?q=", READ_TOKEN);
+    // Only boxes with a released version: acme/flow (1.0.0 released again above), not the empty acme/zeta.
+    expect(Object.keys(all.json)).toEqual(["boxes"]);
+    expect((all.json.boxes as { tag: string }[]).map((b) => b.tag)).toEqual(["acme/flow"]);
+    expect((await api("GET", "/api/v1/search?q=ALPINE", READ_TOKEN)).json.boxes).toMatchObject([{ tag: "acme/flow", current_version: { version: "1.0.0" } }]);
+    expect((await api("GET", "/api/v1/search?q=alpine&provider=virtualbox", READ_TOKEN)).json.boxes).toEqual([]);
+    expect((await api("GET", "/api/v1/search?q=alpine&limit=1&page=2", READ_TOKEN)).json.boxes).toEqual([]);
+    // Every org here needs a token to read (readTokens): without one, nothing is found.
+    expect((await api("GET", "/api/v1/search?q=alpine")).json.boxes).toEqual([]);
+  });
+
   it("refuses what the store cannot keep: external URLs, odd versions, unknown checksum types", async () => {
     const ext = await api("POST", "/api/v1/box/acme/flow/version/3.0.0/providers", T, { provider: { name: "virtualbox", url: "https://example.invalid/x.box" } });
     expect(ext.status).toBe(400);
@@ -253,7 +266,7 @@ describe("Vagrant Cloud API: versions, providers, uploads", () => {
     expect((await api("GET", "/api/v1/box/acme/flow/version/v1.0", T)).status).toBe(400);
     expect((await api("POST", "/api/v1/box/acme/flow/version/3.0.0/providers", T, { provider: { name: "vmware_desktop", checksum: "ab", checksum_type: "crc32" } })).status).toBe(400);
     expect((await api("POST", "/api/v1/boxes", T, "not an object")).status).toBe(400);
-    expect((await api("GET", "/api/v1/search", T)).status).toBe(404);
+    expect((await api("GET", "/api/v1/searches", T)).status).toBe(404);
   });
 
   it("box delete removes the box's files but not a user's file beside them", async () => {

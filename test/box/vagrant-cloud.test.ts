@@ -82,12 +82,15 @@ describe.skipIf(!needTool("vagrant") || !needTool("packer") || !needTool("qemu-i
     expect(await catalogVersions("acme/alpine")).toEqual(["1.0.0", "1.1.0"]);
   }, SLOW);
 
-  it("vagrant cloud box show lists the versions, newest first, and the current one", async () => {
+  it("vagrant cloud box show lists the versions, newest first, and the current one; vagrant cloud search finds the box", async () => {
     const r = await vagrant(["cloud", "box", "show", "acme/alpine"]);
     expect(r.code, r.output).toBe(0);
     expect(r.output).toMatch(/Box:\s+acme\/alpine/);
     expect(r.output).toMatch(/Current Version:\s+1\.1\.0/);
     expect(r.output).toMatch(/Versions:\s+1\.1\.0, 1\.0\.0/);
+    const found = await vagrant(["cloud", "search", "alpine", "--json"]);
+    expect(found.code, found.output).toBe(0);
+    expect(JSON.parse(found.output.trim().split("\n").at(-1)!)).toMatchObject([{ name: "acme/alpine", version: "1.1.0", providers: "libvirt" }]);
   }, SLOW);
 
   it("vagrant box add org/box resolves the short name through VAGRANT_SERVER_URL and gets the newest released version", async () => {

@@ -130,6 +130,34 @@ export async function handleVagrantApi(req: IncomingMessage, res: ServerResponse
         return deps.json(res, 200, organizationJson(route.org, boxes, ctx(route.org)));
       }
 
+      case "search": {
+        if (!allowed(["GET", "HEAD"])) return;
+        const q = (query.get("q") ?? "").toLowerCase();
+        const provider = query.get("provider") ?? undefined;
+        const limit = Math.min(100, Math.max(1, Number(query.get("limit")) || 10));
+        const page = Math.max(1, Math.floor(Number(query.get("page")) || 1));
+        const sort = query.get("sort") ?? "downloads";
+        const found: { ref: BoxRef; box: Record<string, unknown> }[] = [];
+        for (const ref of (await backend.listBoxes()).filter((b) => access.canRead(token, b.org))) {
+          const catalog = await backend.readCatalog(ref).catch(() => undefined);
+          if (!catalog) continue;
+          const box = boxJson(ref, catalog, ctx(ref.org), { versions: false });
+          const current = box.current_version as { providers: { name: string }[] } | null;
+          // Like Vagrant Cloud: only boxes with a released version are found.
+          if (!current || (provider !== undefined && !current.providers.some((p) => p.name === provider))) continue;
+          const text = `${formatBoxRef(ref)}\n${catalog.short_description ?? ""}\n${catalog.description}`.toLowerCase();
+          if (q === "" || text.includes(q)) found.push({ ref, box });
+        }
+        // Nothing counts downloads here: "downloads" (the default) orders by name.
+        const key = sort === "created" ? "created_at" : sort === "updated" ? "updated_at" : undefined;
+        found.sort((a, b) => (key ? String(a.box[key]).localeCompare(String(b.box[key])) : 0) || formatBoxRef(a.ref).localeCompare(formatBoxRef(b.ref)));
+        // Dates newest first unless asked otherwise; names A to Z unless asked otherwise.
+        const order = query.get("order");
+        if (order === "desc" || (order === null && key !== undefined)) found.reverse();
+        // Only `boxes`: the gem's search response refuses keys it does not know.
+        return deps.json(res, 200, { boxes: found.slice((page - 1) * limit, page * limit).map((f) => f.box) });
+      }
+
       case "boxes": {
         if (!allowed(["POST"])) return;
         const b = await body();

@@ -12,6 +12,8 @@ export type ApiRoute =
   | { kind: "authenticate" }
   | { kind: "organization"; org: string }
   | { kind: "boxes" }
+  /** `vagrant cloud search` (query, provider, sort, order, limit, page in the query string). */
+  | { kind: "search" }
   | { kind: "box"; box: BoxRef }
   | { kind: "versions"; box: BoxRef }
   | { kind: "version"; box: BoxRef; version: string }
@@ -43,6 +45,7 @@ export function parseApiPath(path: string): ApiRouteResult {
   const [head, a, b, c, d, e, f, g, h, i, j] = segs;
   if (segs.length === 1 && head === "authenticate") return ok({ kind: "authenticate" });
   if (segs.length === 1 && head === "boxes") return ok({ kind: "boxes" });
+  if (segs.length === 1 && head === "search") return ok({ kind: "search" });
   if (head === "user" || head === "organization") {
     if (segs.length !== 2 || a === undefined) return notFound;
     if (!isOrg(a)) return { status: 404, reason: `no organisation ${JSON.stringify(a)}` };
