@@ -1,5 +1,7 @@
 import type { IncomingMessage, ServerResponse } from "node:http";
 import type { FileHandle } from "node:fs/promises";
+import type { Readable } from "node:stream";
+import { pipeline } from "node:stream/promises";
 
 /**
  * The download responder: one open file answered with ETag, If-None-Match (304), Range and
@@ -14,7 +16,10 @@ import type { FileHandle } from "node:fs/promises";
  */
 
 export interface FileToSend {
-  readonly fh: FileHandle;
+  /** A local file: copied by the pooled-buffer loop below (the fast path). */
+  readonly fh?: FileHandle;
+  /** Otherwise a stream of bytes start..end inclusive (an object store's body). */
+  readonly open?: (start: number, end: number) => Readable;
   readonly size: number;
   /** A strong ETag, quoted (`"…"`): it must name these very bytes. */
   readonly etag: string;
@@ -65,7 +70,11 @@ export async function sendFile(req: IncomingMessage, res: ServerResponse, file: 
     res.end();
     return;
   }
-  await copyRange(file.fh, res, start, end + 1);
+  if (file.fh) return copyRange(file.fh, res, start, end + 1);
+  if (!file.open) throw new Error("sendFile: neither a file handle nor a stream to send");
+  await pipeline(file.open(start, end), res).catch(() => {
+    /* the client went away (logged by the response's close), or the source failed: the body is cut short */
+  });
 }
 
 /** Copies bytes [from, to) of the file to the response; reading chunk n+1 overlaps writing chunk n. */

@@ -2,19 +2,25 @@ import { createServer, type IncomingMessage, type Server, type ServerResponse } 
 import type { AddressInfo, Socket } from "node:net";
 import { PassThrough } from "node:stream";
 import { HomelabError, InputError } from "../errors.js";
-import type { Catalog } from "./catalog.js";
+import type { BoxBackend } from "./backend.js";
+import { vagrantCatalog, versionStatus, type Catalog, type CatalogVersion } from "./catalog.js";
 import { fsckRegistry } from "./fsck.js";
 import { formatBoxRef } from "./names.js";
-import { parseRequestPath, type Route } from "./request-path.js";
+import { isSafePath, parseRequestPath, type Route } from "./request-path.js";
 import { sendFile } from "./send-file.js";
-import { BoxStore, ConflictError, CorruptCatalogError, NoSpaceError, NotFoundError, OutsideRootError, UploadTooLargeError } from "./store.js";
-import { TokenSet, type AccessConfig } from "./tokens.js";
+import { BoxStore, ConflictError, CorruptCatalogError, NoSpaceError, NotFoundError, OutsideRootError, UploadTooLargeError, type PublishResult } from "./store.js";
+import { AccessRules, type AccessConfig } from "./tokens.js";
+import { handleVagrantApi, type UploadSpec, type VagrantApiDeps } from "./vagrant-api/handler.js";
+import { isApiPath } from "./vagrant-api/routes.js";
 import { renderBoxPage, renderIndexPage, sendPage, wantsHtml, type PageBox } from "./web-page.js";
 
 export { parseRange } from "./send-file.js";
 
 export interface RegistryServerOptions extends AccessConfig {
+  /** The directory store's root; ignored when `backend` is given. */
   readonly root: string;
+  /** Where boxes are kept (default: the directory store at `root`). */
+  readonly backend?: BoxBackend;
   readonly host?: string;
   /** 0 picks a free port. */
   readonly port?: number;
@@ -55,17 +61,18 @@ type AbortReason = "shutdown" | "idle";
 
 /** Starts the box registry HTTP server on a directory store. */
 export async function startRegistryServer(opts: RegistryServerOptions): Promise<RegistryServer> {
-  const store = await BoxStore.open(opts.root);
+  const store: BoxBackend = opts.backend ?? (await BoxStore.open(opts.root));
   const maxUpload = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
   const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const log = (line: string): void => opts.log?.(line);
-  // Leftovers of a killed or starved predecessor (this process may have its pid: PID 1 in a container).
-  const swept = await fsckRegistry(store, { repair: "junk" });
-  for (const f of swept.repaired) log(`sweep: removed ${f.kind} ${f.path}`);
-  for (const f of swept.findings.filter((x) => !swept.repaired.includes(x))) log(`sweep: ${f.kind} ${f.path}: ${f.detail} (see homelab box fsck)`);
+  if (store instanceof BoxStore) {
+    // Leftovers of a killed or starved predecessor (this process may have its pid: PID 1 in a container).
+    const swept = await fsckRegistry(store, { repair: "junk" });
+    for (const f of swept.repaired) log(`sweep: removed ${f.kind} ${f.path}`);
+    for (const f of swept.findings.filter((x) => !swept.repaired.includes(x))) log(`sweep: ${f.kind} ${f.path}: ${f.detail} (see homelab box fsck)`);
+  }
 
-  const write = new TokenSet(opts.writeTokens);
-  const read = new TokenSet(opts.readTokens);
+  const access = new AccessRules(opts);
   const uploads = new Map<Socket, AbortController>();
   const inFlight = new Set<Promise<void>>();
   /** Why a request failed, appended to its log line. */
@@ -116,6 +123,11 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
       why.set(res, logged);
       sendError(res, req, status, message);
     };
+    const rawPath = (req.url ?? "").replace(/\?.*$/s, "");
+    if (isApiPath(rawPath) && isSafePath(rawPath)) {
+      const query = new URLSearchParams((req.url ?? "").slice(rawPath.length + 1));
+      return handleVagrantApi(req, res, rawPath, query, apiDeps(fail), expectContinue);
+    }
     const parsed = parseRequestPath(req.url ?? "");
     if ("status" in parsed) return void fail(parsed.status, parsed.reason);
     const { route, query } = parsed;
@@ -124,9 +136,11 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
 
     if (method === "GET" || method === "HEAD") {
       const token = bearer(req) ?? query.get("access_token") ?? undefined;
-      if (read.size > 0 && !(read.has(token) || write.has(token))) return void denied(res, req, token);
+      const org = "box" in route ? route.box.org : undefined;
+      // A private org needs a token that may read it; the index needs some token when every org is private.
+      if (org !== undefined ? !access.canRead(token, org) : access.allPrivate && access.holders(token).length === 0) return void denied(res, req, token);
       try {
-        if (route.kind === "index") return await sendIndex(req, res);
+        if (route.kind === "index") return await sendIndex(req, res, token);
         if (route.kind === "catalog") return await sendCatalog(req, res, route);
         if (route.kind === "provider" && route.architecture !== undefined) return await sendBox(req, res, route);
       } catch (err) {
@@ -136,15 +150,29 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
       return void fail(404, "GET a catalog (/org/name) or a box (/org/name/version/provider/architecture)");
     }
     if (method === "PUT" || method === "DELETE") {
-      if (write.size === 0) return void fail(403, "uploads are disabled: the server has no write token configured");
+      if (!access.writable) return void fail(403, "uploads are disabled: the server has no write token configured");
       // A write token in the URL ends up in proxies' and shells' logs: only the header counts.
       const token = bearer(req);
       if (token === undefined && query.has("access_token")) {
         res.setHeader("WWW-Authenticate", 'Bearer realm="homelab"');
         return void fail(401, "send the write token in an Authorization: Bearer header, not in the URL");
       }
-      if (!write.has(token)) return void denied(res, req, token);
-      if (method === "PUT" && (route.kind === "version" || route.kind === "provider")) return receiveBox(req, res, route, query, expectContinue, fail);
+      if (!("box" in route ? access.canWrite(token, route.box.org) : access.holders(token).some((h) => h.access === "write"))) return void denied(res, req, token);
+      if (method === "PUT" && (route.kind === "version" || route.kind === "provider")) {
+        const spec: UploadSpec = {
+          box: route.box,
+          version: route.version,
+          ...(route.kind === "provider" ? { provider: route.provider } : {}),
+          ...(route.kind === "provider" && route.architecture ? { architecture: route.architecture } : {}),
+          force: query.get("force") === "1" || query.get("force") === "true",
+          ...(query.has("default_architecture") ? { defaultArchitecture: query.get("default_architecture") !== "0" } : {}),
+          // ?release=0: a version this upload creates stays unreleased (out of Vagrant's catalog).
+          ...(query.get("release") === "0" ? { status: "unreleased" as const } : {}),
+        };
+        const result = await receiveBox(req, res, spec, expectContinue, fail);
+        if (result) sendJson(res, result.replaced ? 200 : 201, result);
+        return;
+      }
       if (method === "DELETE" && (route.kind === "version" || route.kind === "provider")) return deleteBox(res, route, fail);
       return void fail(404, "PUT or DELETE /org/name/version[/provider[/architecture]]");
     }
@@ -157,10 +185,24 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
     return host !== undefined && HOST_HEADER.test(host) ? `http://${host}` : undefined;
   }
 
-  async function sendIndex(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** The deps Vagrant's API handler works with (vagrant-api/handler.ts), answering through this server's helpers. */
+  function apiDeps(fail: (status: number, message: string, logged?: string) => void): VagrantApiDeps {
+    return {
+      backend: store,
+      access,
+      base: baseUrl,
+      sendCatalog: (req, res, box) => sendCatalog(req, res, { kind: "catalog", box }),
+      receive: (req, res, spec, expectContinue) => receiveBox(req, res, spec, expectContinue, fail),
+      fail: (_res, status, message, logged) => fail(status, message, logged),
+      json: (res, status, body) => sendJson(res, status, body),
+    };
+  }
+
+  async function sendIndex(req: IncomingMessage, res: ServerResponse, token: string | undefined): Promise<void> {
     const boxes: PageBox[] = [];
-    for (const ref of await store.listBoxes()) {
+    for (const ref of (await store.listBoxes()).filter((b) => access.canRead(token, b.org))) {
       const catalog = await store.readCatalog(ref).catch(() => undefined);
+      // The page shows every state (a reader sees why a version is not offered); JSON is Vagrant's view.
       if (catalog) boxes.push({ ref, catalog });
     }
     // A browser gets the web page; Vagrant, curl and `homelab box list` (Accept: application/json or */*) get JSON.
@@ -170,7 +212,7 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
       if (base === undefined) return void sendError(res, req, 400, "missing or invalid Host header");
       return sendPage(req, res, renderIndexPage(boxes, { baseUrl: base }));
     }
-    sendJson(res, 200, { boxes: boxes.map((b) => b.catalog) }, req.method === "HEAD");
+    sendJson(res, 200, { boxes: boxes.map((b) => vagrantCatalog(b.catalog)) }, req.method === "HEAD");
   }
 
   async function sendCatalog(req: IncomingMessage, res: ServerResponse, route: Extract<Route, { kind: "catalog" }>): Promise<void> {
@@ -181,9 +223,10 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
     res.setHeader("Vary", "Accept");
     if (wantsHtml(req)) return sendPage(req, res, renderBoxPage({ ref: route.box, catalog }, { baseUrl: base }));
     const prefix = `${base}/${route.box.org}/${route.box.name}`;
+    const shown = vagrantCatalog(catalog);
     const absolute: Catalog = {
-      ...catalog,
-      versions: catalog.versions.map((v) => ({
+      ...shown,
+      versions: shown.versions.map((v) => ({
         ...v,
         providers: v.providers.map((p) => ({ ...p, url: `${prefix}/${v.version}/${p.name}/${p.architecture}` })),
       })),
@@ -193,25 +236,36 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
   }
 
   async function sendBox(req: IncomingMessage, res: ServerResponse, route: Extract<Route, { kind: "provider" }>): Promise<void> {
-    const found = await store.openBox(route.box, route.version, route.provider, route.architecture!).catch(storeRefusal);
+    const found = await store.openDownload(route.box, route.version, route.provider, route.architecture!).catch(storeRefusal);
     if (!found) return void sendError(res, req, 404, "no such box file");
-    const { fh, size, entry } = found;
+    const refused = downloadRefusal(found.version);
+    if (refused) {
+      if (found.kind === "local") await found.close();
+      why.set(res, refused.message);
+      return void sendError(res, req, refused.status, refused.message);
+    }
+    if (found.kind === "redirect") {
+      // A presigned storage URL: Vagrant follows it without sending our token to that host.
+      res.setHeader("Location", found.url);
+      res.setHeader("Cache-Control", "no-store");
+      return void sendText(res, req, 302, "redirecting to the box's storage\n");
+    }
+    const { size, etag } = found;
     try {
-      // The file is the entry's own (named by its checksum): the ETag names these very bytes.
-      await sendFile(req, res, { fh, size, etag: `"${entry.checksum}"` }, (status, message) => sendError(res, req, status, message));
+      await sendFile(req, res, { size, etag, open: found.open, ...(found.fh ? { fh: found.fh } : {}) }, (status, message) => sendError(res, req, status, message));
     } finally {
-      await fh.close();
+      await found.close();
     }
   }
 
+  /** Streams an upload into the store; answers every failure itself and then resolves undefined. */
   async function receiveBox(
     req: IncomingMessage,
     res: ServerResponse,
-    route: Extract<Route, { kind: "version" | "provider" }>,
-    query: URLSearchParams,
+    spec: UploadSpec,
     expectContinue: boolean,
     fail: (status: number, message: string, logged?: string) => void,
-  ): Promise<void> {
+  ): Promise<PublishResult | undefined> {
     if (closing) return void fail(503, "the server is shutting down");
     const header = req.headers["content-length"];
     const length = header === undefined ? undefined : Number(header);
@@ -231,26 +285,22 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
     // stays open and can still be answered; a client that goes away ends the stream with an error.
     const body = new PassThrough({ highWaterMark: 1 << 20 });
     body.on("error", () => {}); // the store reports it; after the store is done, nobody listens
+    if (spec.observe) req.on("data", spec.observe);
     req.pipe(body);
     req.on("close", () => {
       if (!req.complete) body.destroy(new Error("the client closed the connection"));
     });
     if (expectContinue) res.writeContinue();
     const label = `upload ${redactUrl(req.url ?? "").replace(/\?.*$/, "")}`;
+    const { observe: _observe, ...publish } = spec;
     try {
-      const result = await store.publish(body, {
-        box: route.box,
-        version: route.version,
-        ...(route.kind === "provider" ? { provider: route.provider } : {}),
-        ...(route.kind === "provider" && route.architecture ? { architecture: route.architecture } : {}),
-        force: query.get("force") === "1" || query.get("force") === "true",
-        ...(query.has("default_architecture") ? { defaultArchitecture: query.get("default_architecture") !== "0" } : {}),
+      return await store.publish(body, {
+        ...publish,
         label,
         ...(length !== undefined && Number.isInteger(length) && length >= 0 ? { total: length } : {}),
         maxBytes: maxUpload,
         signal: ctl.signal,
       });
-      sendJson(res, result.replaced ? 200 : 201, result);
     } catch (err) {
       req.unpipe(body);
       if (!req.complete) {
@@ -274,6 +324,7 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
       else if (err instanceof HomelabError) fail(500, "the upload failed on the server; see its log", err.message);
       else throw err;
       if (req.destroyed && !res.headersSent) res.destroy();
+      return undefined;
     } finally {
       uploads.delete(socket);
     }
@@ -328,14 +379,25 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
   };
 }
 
+/**
+ * Box files of versions not (or no longer) released are not served: an unreleased one is not
+ * there yet for Vagrant (404), a revoked one is gone and says why (410).
+ */
+function downloadRefusal(v: CatalogVersion): { status: number; message: string } | undefined {
+  const status = versionStatus(v);
+  if (status === "unreleased") return { status: 404, message: `version ${v.version} is not released` };
+  if (status === "revoked") return { status: 410, message: `version ${v.version} was revoked${v.revoked_reason ? `: ${v.revoked_reason}` : ""}` };
+  return undefined;
+}
+
 /** What a client is told about a corrupt catalog: which box, what to run; never the server's paths. */
 function corruptMessage(err: CorruptCatalogError): string {
   return `the catalog of ${err.box} is corrupt; run \`homelab box fsck\` on the server`;
 }
 
-/** `?access_token=…` never reaches a log. */
+/** `?access_token=…` never reaches a log, nor an upload URL's ticket (a credential for an hour). */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&]access_token=)[^&]*/gi, "$1REDACTED");
+  return url.replace(/([?&]access_token=)[^&]*/gi, "$1REDACTED").replace(/(\/api\/v[12]\/uploads\/)[^/?]+/, "$1REDACTED");
 }
 
 function oneLine(err: unknown): string {
@@ -373,7 +435,8 @@ const LINGER_MS = 2000;
 function sendError(res: ServerResponse, req: IncomingMessage, status: number, message: string): void {
   // An upload refused before its body was read: close the connection rather than drain gigabytes.
   if (req.method === "PUT" && !req.complete && !lingering.has(res)) res.setHeader("Connection", "close");
-  sendJson(res, status, { error: message }, req.method === "HEAD");
+  // `error` for homelab's own client, `errors` in the shape Vagrant's and Packer's clients read.
+  sendJson(res, status, { error: message, errors: [message] }, req.method === "HEAD");
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headOnly = false): void {
