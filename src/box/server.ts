@@ -7,11 +7,15 @@ import type { Catalog } from "./catalog.js";
 import { fsckRegistry } from "./fsck.js";
 import { formatBoxRef } from "./names.js";
 import { parseRequestPath, type Route } from "./request-path.js";
+import type { BoxBackend } from "./backend.js";
 import { BoxStore, ConflictError, CorruptCatalogError, NoSpaceError, NotFoundError, OutsideRootError, UploadTooLargeError } from "./store.js";
 import { TokenSet, type AccessConfig } from "./tokens.js";
 
 export interface RegistryServerOptions extends AccessConfig {
-  readonly root: string;
+  /** A registry directory (the directory store), or: */
+  readonly root?: string;
+  /** any other store (an S3 bucket: s3-store.ts). Exactly one of `root` and `backend`. */
+  readonly backend?: BoxBackend;
   readonly host?: string;
   /** 0 picks a free port. */
   readonly port?: number;
@@ -50,16 +54,21 @@ const HOST_HEADER = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 /** Why an upload was aborted by the server (the AbortSignal's reason). */
 type AbortReason = "shutdown" | "idle";
 
-/** Starts the box registry HTTP server on a directory store. */
+/** Starts the box registry HTTP server on a directory store or another backend. */
 export async function startRegistryServer(opts: RegistryServerOptions): Promise<RegistryServer> {
-  const store = await BoxStore.open(opts.root);
+  if ((opts.root === undefined) === (opts.backend === undefined)) throw new InputError("the registry server needs a root directory or a backend, and only one");
   const maxUpload = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
   const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const log = (line: string): void => opts.log?.(line);
-  // Leftovers of a killed or starved predecessor (this process may have its pid: PID 1 in a container).
-  const swept = await fsckRegistry(store, { repair: "junk" });
-  for (const f of swept.repaired) log(`sweep: removed ${f.kind} ${f.path}`);
-  for (const f of swept.findings.filter((x) => !swept.repaired.includes(x))) log(`sweep: ${f.kind} ${f.path}: ${f.detail} (see homelab box fsck)`);
+  let store: BoxBackend;
+  if (opts.root !== undefined) {
+    const dir = await BoxStore.open(opts.root);
+    // Leftovers of a killed or starved predecessor (this process may have its pid: PID 1 in a container).
+    const swept = await fsckRegistry(dir, { repair: "junk" });
+    for (const f of swept.repaired) log(`sweep: removed ${f.kind} ${f.path}`);
+    for (const f of swept.findings.filter((x) => !swept.repaired.includes(x))) log(`sweep: ${f.kind} ${f.path}: ${f.detail} (see homelab box fsck)`);
+    store = dir;
+  } else store = opts.backend!;
 
   const write = new TokenSet(opts.writeTokens);
   const read = new TokenSet(opts.readTokens);
@@ -181,12 +190,17 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
   }
 
   async function sendBox(req: IncomingMessage, res: ServerResponse, route: Extract<Route, { kind: "provider" }>): Promise<void> {
-    const found = await store.openBox(route.box, route.version, route.provider, route.architecture!).catch(storeRefusal);
+    const found = await store.openDownload(route.box, route.version, route.provider, route.architecture!).catch(storeRefusal);
     if (!found) return void sendError(res, req, 404, "no such box file");
-    const { fh, size, entry } = found;
+    if (found.kind === "redirect") {
+      // To a presigned URL on the object store. The client's bearer token stays with us: curl
+      // (and so Vagrant) sends an Authorization header to the host of the first URL only.
+      res.writeHead(302, { Location: found.url, "Cache-Control": "no-store", "Content-Length": 0 });
+      res.end();
+      return;
+    }
+    const { size, etag } = found;
     try {
-      // The file is the entry's own (named by its checksum): the ETag names these very bytes.
-      const etag = `"${entry.checksum}"`;
       res.setHeader("ETag", etag);
       res.setHeader("Accept-Ranges", "bytes");
       res.setHeader("Content-Type", "application/octet-stream");
@@ -209,11 +223,14 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
         res.end();
         return;
       }
-      await pipeline(fh.createReadStream({ start, end, highWaterMark: 4 << 20, autoClose: false }), res).catch(() => {
-        /* the client went away: logged by the response's close */
+      const body = found.open(start, end);
+      // A store that fails mid-body (an object store's connection): the log says so.
+      body.once("error", (err) => why.set(res, `reading the box failed: ${oneLine(err)}`));
+      await pipeline(body, res).catch(() => {
+        /* the client went away, or the body failed: logged by the response's close */
       });
     } finally {
-      await fh.close();
+      await found.close();
     }
   }
 

@@ -11,6 +11,7 @@ import { boxFile, CATALOG, entryFile, INCOMING, isStalePart, LOCK, newPartName, 
 import { withLock } from "./lock.js";
 import { formatBoxRef, isArchitecture, isBoxName, isOrg, isVersion, parseProvider, type Architecture, type BoxRef, type BoxSelector } from "./names.js";
 import { syncDir, writeFileAtomic } from "../fs/atomic-write.js";
+import type { BoxBackend, LocalDownload } from "./backend.js";
 
 export { OutsideRootError } from "../fs/contain.js";
 
@@ -82,11 +83,14 @@ const FREE_SPACE_MARGIN = 1 << 20;
  * renames or unlinks is built by `path()`, the one containment check (resolveInside), from
  * names that passed names.ts; files are opened without following a last-component symlink.
  */
-export class BoxStore {
+export class BoxStore implements BoxBackend {
+  readonly label: string;
   private constructor(
     readonly root: string,
     private readonly realRoot: string,
-  ) {}
+  ) {
+    this.label = root;
+  }
 
   /** Opens a store; `create` makes the root directory when it does not exist (publish), else it must exist (serve). */
   static async open(root: string, opts: { create?: boolean } = {}): Promise<BoxStore> {
@@ -301,6 +305,22 @@ export class BoxStore {
         if (attempt >= 3) return undefined;
       }
     }
+  }
+
+  /** The same, as the server sends it (BoxBackend): the file handle is closed by `close`. */
+  async openDownload(box: BoxRef, version: string, provider: string, architecture: string): Promise<LocalDownload | undefined> {
+    const found = await this.openBox(box, version, provider, architecture);
+    if (!found) return undefined;
+    const { fh, size, entry } = found;
+    return {
+      kind: "local",
+      entry,
+      size,
+      // The file is the entry's own (named by its checksum): the ETag names these very bytes.
+      etag: `"${entry.checksum}"`,
+      open: (start, end) => fh.createReadStream({ start, end, highWaterMark: 4 << 20, autoClose: false }),
+      close: () => fh.close(),
+    };
   }
 
   /** Removes upload files whose writer is gone (killed mid-copy); returns their names. */

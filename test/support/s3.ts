@@ -3,12 +3,15 @@ import {
   CreateBucketCommand,
   DeleteBucketCommand,
   DeleteObjectCommand,
+  GetObjectCommand,
   ListMultipartUploadsCommand,
   ListObjectsV2Command,
+  PutObjectCommand,
   S3Client,
 } from "@aws-sdk/client-s3";
 import { randomBytes } from "node:crypto";
 import { request } from "node:http";
+import { expect } from "vitest";
 
 /**
  * The real S3-compatible server the S3 tests run against: Ceph radosgw started by
@@ -19,6 +22,9 @@ import { request } from "node:http";
  * Missing or not answering: under CI=true that is a failure (CI must have started it; a silent
  * skip would hide a broken .ci/run); elsewhere the tests are skipped with the reason.
  */
+// The SDK warns on Node < 22 about its releases after January 2027; the pinned one runs on Node 20.
+process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+
 export interface S3TestEnv {
   readonly endpoint: string;
   readonly accessKeyId: string;
@@ -97,4 +103,20 @@ function answers(endpoint: string): Promise<boolean> {
     req.on("error", () => resolve(false));
     req.end();
   });
+}
+
+/** Objects a user put in the bucket (key → body), planted before homelab runs and checked after. */
+export async function plantObjects(client: S3Client, bucket: string, tree: Record<string, string>): Promise<void> {
+  for (const [key, body] of Object.entries(tree)) await client.send(new PutObjectCommand({ Bucket: bucket, Key: key, Body: body }));
+}
+
+/** Every planted object is still there with the very same bytes. */
+export async function expectObjectsIntact(client: S3Client, bucket: string, tree: Record<string, string>): Promise<void> {
+  for (const [key, body] of Object.entries(tree)) {
+    const got = await client.send(new GetObjectCommand({ Bucket: bucket, Key: key })).then(
+      (r) => r.Body!.transformToString(),
+      (err: { name?: string }) => `<${err.name ?? "error"}>`,
+    );
+    expect(got, `${key} was removed or replaced`).toBe(body);
+  }
 }
