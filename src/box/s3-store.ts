@@ -45,6 +45,8 @@ export interface S3StoreOptions {
   readonly queueSize?: number;
 }
 
+/** An unfinished multipart upload of ours with no part written for this long was left by a killed server. */
+export const ABANDONED_UPLOAD_MS = 24 * 60 * 60_000;
 /** Records read at once when a catalog is derived. */
 const READ_PARALLEL = 16;
 /** A compare-and-swap that keeps losing is given up after this many tries. */

@@ -217,8 +217,11 @@ Examples:
         });
         // The SDK warns on Node < 22 about its releases after January 2027; ours is pinned to one that runs on Node 20.
         process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-        const { S3BoxStore } = await import("../box/s3-store.js");
-        where = { backend: await S3BoxStore.open(s3) };
+        const { S3BoxStore, ABANDONED_UPLOAD_MS } = await import("../box/s3-store.js");
+        const store = await S3BoxStore.open(s3);
+        // Parts of uploads a killed server left (no part written for a day; another server's live upload writes every few seconds).
+        for (const key of await store.sweepAbandonedUploads(ABANDONED_UPLOAD_MS)) log?.(`sweep: aborted the unfinished upload ${key}`);
+        where = { backend: store };
       } else where = { root: opts.root! };
       const server = await startRegistryServer({
         ...where,
