@@ -17,15 +17,68 @@ export interface CatalogProvider {
   size: number;
 }
 
+/**
+ * A version's release state (Vagrant Cloud's words). Absent means active: catalogs written
+ * before release states existed stay readable and every version in them stays published.
+ */
+export type VersionStatus = "unreleased" | "active" | "revoked";
+export const VERSION_STATUSES: readonly VersionStatus[] = ["unreleased", "active", "revoked"];
+
+/**
+ * A provider announced through Vagrant's API (`POST .../providers`) whose box file has not been
+ * uploaded yet. Kept in the stored record (not in memory) so the upload may reach any server.
+ */
+export interface PendingProvider {
+  name: string;
+  architecture: Architecture;
+  /** What the client promised the upload hashes to (`vagrant cloud publish --checksum`). */
+  checksum_type?: string;
+  checksum?: string;
+  created_at: string;
+}
+
 export interface CatalogVersion {
   version: string;
   providers: CatalogProvider[];
+  /** Absent = active (old catalogs). Only active versions are in the catalog Vagrant reads. */
+  status?: VersionStatus;
+  description?: string;
+  /** Why a revoked version was revoked; told to anyone who asks for it. */
+  revoked_reason?: string;
+  pending_providers?: PendingProvider[];
+  /** ISO 8601; Vagrant's API client treats a record without one as not yet saved. */
+  created_at?: string;
+  updated_at?: string;
 }
 
 export interface Catalog {
   name: string;
   description: string;
+  /** Vagrant Cloud's one-line summary (`vagrant cloud publish --short-description`). */
+  short_description?: string;
+  /** Set when the box was created on its own (Vagrant's API) rather than by its first upload. */
+  created_at?: string;
+  updated_at?: string;
   versions: CatalogVersion[];
+}
+
+export function versionStatus(v: CatalogVersion): VersionStatus {
+  return v.status ?? "active";
+}
+
+/**
+ * The catalog a Vagrant client downloads: only active versions that have at least one box file,
+ * and none of our bookkeeping (release state, pending uploads). Unreleased and revoked versions
+ * are for the box's owners (Vagrant's API, `homelab box list`), not for `vagrant box add`.
+ */
+export function vagrantCatalog(catalog: Catalog): Catalog {
+  return {
+    name: catalog.name,
+    description: catalog.description,
+    versions: catalog.versions
+      .filter((v) => versionStatus(v) === "active" && v.providers.length > 0)
+      .map((v) => ({ version: v.version, ...(v.description ? { description: v.description } : {}), providers: v.providers })),
+  };
 }
 
 export function emptyCatalog(name: string): Catalog {
@@ -66,9 +119,38 @@ export function parseCatalog(text: string, file: string): Catalog {
         size: typeof pp.size === "number" ? pp.size : 0,
       };
     });
-    return { version: vv.version, providers };
+    const out: CatalogVersion = { version: vv.version, providers };
+    if (vv.status !== undefined) {
+      if (typeof vv.status !== "string" || !(VERSION_STATUSES as readonly string[]).includes(vv.status)) throw bad(`versions[${i}].status must be one of ${VERSION_STATUSES.join(", ")}`);
+      out.status = vv.status as VersionStatus;
+    }
+    if (typeof vv.description === "string") out.description = vv.description;
+    if (typeof vv.revoked_reason === "string") out.revoked_reason = vv.revoked_reason;
+    if (typeof vv.created_at === "string") out.created_at = vv.created_at;
+    if (typeof vv.updated_at === "string") out.updated_at = vv.updated_at;
+    if (vv.pending_providers !== undefined) {
+      if (!Array.isArray(vv.pending_providers)) throw bad(`versions[${i}].pending_providers must be an array`);
+      out.pending_providers = vv.pending_providers.map((p: unknown, j): PendingProvider => {
+        const pp = p as Record<string, unknown>;
+        const at = `versions[${i}].pending_providers[${j}]`;
+        if (typeof pp?.name !== "string" || !isProvider(pp.name)) throw bad(`${at}.name must be a provider name`);
+        if (typeof pp.architecture !== "string" || !isArchitecture(pp.architecture)) throw bad(`${at}.architecture is not known`);
+        return {
+          name: pp.name,
+          architecture: pp.architecture,
+          ...(typeof pp.checksum_type === "string" ? { checksum_type: pp.checksum_type } : {}),
+          ...(typeof pp.checksum === "string" ? { checksum: pp.checksum } : {}),
+          created_at: typeof pp.created_at === "string" ? pp.created_at : "",
+        };
+      });
+    }
+    return out;
   });
-  return { name: c.name, description: typeof c.description === "string" ? c.description : "", versions };
+  const out: Catalog = { name: c.name, description: typeof c.description === "string" ? c.description : "", versions };
+  if (typeof c.short_description === "string") out.short_description = c.short_description;
+  if (typeof c.created_at === "string") out.created_at = c.created_at;
+  if (typeof c.updated_at === "string") out.updated_at = c.updated_at;
+  return out;
 }
 
 export function findProvider(catalog: Catalog, version: string, provider: string, architecture: string): CatalogProvider | undefined {
@@ -98,10 +180,16 @@ export function upsertProvider(catalog: Catalog, version: string, entry: Omit<Ca
     size: entry.size,
   };
   v.providers = [...v.providers.filter((p) => p !== previous), added];
+  // The upload a provider was announced for has arrived: it is no longer pending.
+  if (v.pending_providers) {
+    const left = v.pending_providers.filter((p) => !(p.name === entry.name && p.architecture === entry.architecture));
+    if (left.length > 0) v.pending_providers = left;
+    else delete v.pending_providers;
+  }
   return sortCatalog({ ...catalog, versions });
 }
 
-/** Removes matching entries; returns the new catalog and what was removed. */
+/** Removes matching entries (a whole version when `provider` is undefined); returns the new catalog and what was removed. */
 export function removeProviders(
   catalog: Catalog,
   version: string,
@@ -125,7 +213,9 @@ export function removeProviders(
       const same = keep.filter((p) => p.name === name);
       if (!same.some((p) => p.default_architecture) && same[0]) same[0].default_architecture = true;
     }
-    if (keep.length > 0) versions.push({ ...v, providers: keep });
+    // A version created on its own (Vagrant's API) outlives its last provider; only deleting
+    // the version itself removes it. One that came with its first upload goes with its last.
+    if (keep.length > 0 || (provider !== undefined && v.created_at !== undefined)) versions.push({ ...v, providers: keep });
   }
   return { catalog: sortCatalog({ ...catalog, versions }), removed };
 }

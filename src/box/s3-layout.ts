@@ -6,12 +6,17 @@ import { isArchitecture, isBoxName, isOrg, isProvider, isVersion, type Architect
  *
  *     P/boxes/<org>/<name>/versions/<version>/providers/<provider>/<arch>.json   a provider record
  *     P/boxes/<org>/<name>/blobs/<version>/<upload id>.box                       its box file
+ *     P/boxes/<org>/<name>/versions/<version>/version.json                       a version's release state (optional)
+ *     P/boxes/<org>/<name>/box.json                                              a box's description (optional)
  *
  * A provider record is written once, with `If-None-Match: *`, and never read-modify-written: a
  * box's catalog is what a LIST of its records says, so two servers publishing different
  * versions (or providers) at once both land, and the same version+provider+architecture twice
  * has exactly one winner. A box file's key is new for every upload (a random id), so nothing a
- * reader resolved is ever overwritten, and a losing upload removes only its own file.
+ * reader resolved is ever overwritten, and a losing upload removes only its own file. The
+ * version and box records (Vagrant's API: release, revoke, descriptions) are small and change:
+ * each is created with `If-None-Match: *` and changed by compare-and-swap on its ETag, one per
+ * version, so changes to different versions never meet.
  *
  * Every key is built from names that passed names.ts; a key in the bucket that does not match
  * these patterns is not ours and is never read as a record, overwritten or removed.
@@ -46,6 +51,14 @@ export class S3Layout {
     return `${this.boxPrefix(box)}versions/${version}/`;
   }
 
+  boxRecordKey(box: BoxRef): string {
+    return `${this.boxPrefix(box)}box.json`;
+  }
+
+  versionRecordKey(box: BoxRef, version: string): string {
+    return `${this.boxPrefix(box)}versions/${version}/version.json`;
+  }
+
   recordKey(box: BoxRef, version: string, provider: string, architecture: string): string {
     return `${this.boxPrefix(box)}versions/${version}/providers/${provider}/${architecture}.json`;
   }
@@ -75,6 +88,19 @@ export class S3Layout {
     const [, org, name, version, provider, architecture] = m as unknown as [string, string, string, string, string, string];
     if (!isOrg(org) || !isBoxName(name) || !isVersion(version) || !isProvider(provider) || !isArchitecture(architecture)) return undefined;
     return { box: { org, name }, version, provider, architecture };
+  }
+
+  /** What a listed key is, when it is a record of ours of any kind (provider, version, box). */
+  parseAnyKey(key: string): ({ kind: "provider" } & NonNullable<ReturnType<S3Layout["parseRecordKey"]>>) | { kind: "version"; box: BoxRef; version: string } | { kind: "box"; box: BoxRef } | undefined {
+    const provider = this.parseRecordKey(key);
+    if (provider) return { kind: "provider", ...provider };
+    if (!key.startsWith(this.prefix)) return undefined;
+    const rest = key.slice(this.prefix.length);
+    const v = /^boxes\/([^/]+)\/([^/]+)\/versions\/([^/]+)\/version\.json$/.exec(rest);
+    if (v && isOrg(v[1]!) && isBoxName(v[2]!) && isVersion(v[3]!)) return { kind: "version", box: { org: v[1]!, name: v[2]! }, version: v[3]! };
+    const b = /^boxes\/([^/]+)\/([^/]+)\/box\.json$/.exec(rest);
+    if (b && isOrg(b[1]!) && isBoxName(b[2]!)) return { kind: "box", box: { org: b[1]!, name: b[2]! } };
+    return undefined;
   }
 
   /** Whether a listed key is a box file of ours (only those are ever removed). */

@@ -15,12 +15,12 @@ import { getSignedUrl } from "@aws-sdk/s3-request-presigner";
 import { PassThrough, type Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { HomelabError, InputError, JobError } from "../errors.js";
-import type { BoxBackend, BoxDownload } from "./backend.js";
-import { removeProviders, sortCatalog, type Catalog, type CatalogProvider } from "./catalog.js";
+import type { BoxBackend, BoxDownload, BoxFields, VersionChange } from "./backend.js";
+import { findProvider, parseCatalog, removeProviders, sortCatalog, type Catalog, type CatalogProvider, type CatalogVersion } from "./catalog.js";
 import { BoxIngest, tooLarge } from "./ingest.js";
 import { formatBoxRef, isArchitecture, isBoxName, isOrg, isVersion, parseProvider, type Architecture, type BoxRef, type BoxSelector } from "./names.js";
 import { parseRecord, RECORD_FORMAT, S3Layout, type ProviderRecord } from "./s3-layout.js";
-import { ConflictError, NotFoundError, type PublishRequest, type PublishResult } from "./store.js";
+import { applyVersionChange, ConflictError, NotFoundError, type PublishRequest, type PublishResult } from "./store.js";
 
 export interface S3StoreOptions {
   readonly bucket: string;
@@ -106,27 +106,36 @@ export class S3BoxStore implements BoxBackend {
   async listBoxes(): Promise<BoxRef[]> {
     const seen = new Map<string, BoxRef>();
     for (const key of await this.listKeys(this.layout.boxesPrefix())) {
-      const rec = this.layout.parseRecordKey(key);
+      const rec = this.layout.parseAnyKey(key);
       if (rec) seen.set(formatBoxRef(rec.box), rec.box);
     }
     return [...seen.values()].sort((a, b) => a.org.localeCompare(b.org) || a.name.localeCompare(b.name));
   }
 
-  /** The catalog a LIST of the box's provider records gives; undefined when it has none. */
+  /** The catalog a LIST of the box's records gives; undefined when it has none. */
   async readCatalog(box: BoxRef): Promise<Catalog | undefined> {
     checkRef(box);
+    const name = formatBoxRef(box);
     const keys = (await this.listKeys(this.layout.boxPrefix(box))).flatMap((key) => {
-      const parsed = this.layout.parseRecordKey(key);
-      return parsed && parsed.box.org === box.org && parsed.box.name === box.name ? [{ key, ...parsed }] : [];
+      const parsed = this.layout.parseAnyKey(key);
+      return parsed && formatBoxRef(parsed.box) === name ? [{ key, parsed }] : [];
     });
-    const records = await mapBounded(keys, READ_PARALLEL, async (k) => {
-      const text = await this.getText(k.key);
-      const rec = text === undefined ? undefined : parseRecord(text, k);
-      return rec && { version: k.version, rec };
+    const providers: { version: string; rec: ProviderRecord }[] = [];
+    const versions = new Map<string, CatalogVersion>();
+    let boxMeta: Catalog | undefined;
+    await mapBounded(keys, READ_PARALLEL, async ({ key, parsed }) => {
+      const text = (await this.getJson(key))?.text;
+      if (text === undefined) return;
+      if (parsed.kind === "provider") {
+        const rec = parseRecord(text, parsed);
+        if (rec) providers.push({ version: parsed.version, rec });
+      } else if (parsed.kind === "version") {
+        const meta = parseVersionRecord(text, parsed.version);
+        if (meta) versions.set(parsed.version, meta);
+      } else boxMeta = parseBoxRecord(text, name);
     });
-    const found = records.filter((r): r is { version: string; rec: ProviderRecord } => r !== undefined);
-    if (found.length === 0) return undefined;
-    return deriveCatalog(formatBoxRef(box), found);
+    if (providers.length === 0 && versions.size === 0 && boxMeta === undefined) return undefined;
+    return deriveCatalog(name, providers, versions, boxMeta);
   }
 
   async assertFreeSpace(): Promise<void> {
@@ -158,6 +167,24 @@ export class S3BoxStore implements BoxBackend {
     try {
       const ingested = await this.upload(source, blobKey, req);
       stored = true;
+      const catalog = await this.readCatalog(req.box);
+      if (!req.force && catalog && findProvider(catalog, req.version, ingested.provider, ingested.architecture)) {
+        throw conflict(req.box, req.version, ingested.provider, ingested.architecture);
+      }
+      await req.beforeCommit?.({ ...ingested, catalog });
+      // An upload that creates its version with a release state writes that state first, so the
+      // version is never visible as active for a moment.
+      let createdVersion = false;
+      if (req.status !== undefined && !catalog?.versions.some((v) => v.version === req.version)) {
+        const meta = versionRecordBody({ version: req.version, providers: [], status: req.status, created_at: new Date().toISOString() });
+        createdVersion = await this.putJson(this.layout.versionRecordKey(req.box, req.version), meta, { IfNoneMatch: "*" }).then(
+          () => true,
+          (err: unknown) => {
+            if (isPreconditionFailed(err)) return false; // another upload created it meanwhile
+            throw err;
+          },
+        );
+      }
       const record: ProviderRecord = {
         format: RECORD_FORMAT,
         name: ingested.provider,
@@ -170,11 +197,14 @@ export class S3BoxStore implements BoxBackend {
         published_at: new Date().toISOString(),
       };
       const recordKey = this.layout.recordKey(req.box, req.version, record.name, record.architecture);
-      const replaced = await this.putRecord(recordKey, record, req);
+      const replaced = await this.putRecord(recordKey, record, req).catch(async (err: unknown) => {
+        if (createdVersion) await this.deleteKey(this.layout.versionRecordKey(req.box, req.version)).catch(() => {});
+        throw err;
+      });
       stored = false; // the record names the object now: it stays
       if (replaced) await this.removeBlob(req.box, replaced.blob, req.version);
-      const catalog = await this.readCatalog(req.box);
-      const entry = catalog?.versions.find((v) => v.version === req.version)?.providers.find((p) => p.name === record.name && p.architecture === record.architecture);
+      const after = await this.readCatalog(req.box);
+      const entry = after && findProvider(after, req.version, record.name, record.architecture);
       return {
         box: formatBoxRef(req.box),
         version: req.version,
@@ -192,15 +222,21 @@ export class S3BoxStore implements BoxBackend {
     }
   }
 
-  /** Removes the records first (the catalog stops naming the files), then the files they named. */
+  /**
+   * Removes the records first (the catalog stops naming the files), then the files they named.
+   * A version's own record goes when the version does (as the directory store's catalog entry).
+   */
   async remove(sel: BoxSelector): Promise<CatalogProvider[]> {
     checkRef(sel);
     const what = `${formatBoxRef(sel)}@${sel.version}${sel.provider ? `/${sel.provider}` : ""}${sel.architecture ? `/${sel.architecture}` : ""}`;
     const catalog = await this.readCatalog(sel);
-    const removed = catalog ? removeProviders(catalog, sel.version, sel.provider, sel.architecture).removed : [];
-    if (removed.length === 0) throw new NotFoundError(`${what}: not in the registry`);
+    const { catalog: next, removed } = catalog ? removeProviders(catalog, sel.version, sel.provider, sel.architecture) : { catalog, removed: [] };
+    // A version with no box file yet (created through Vagrant's API) can still be deleted.
+    const emptyVersion = sel.provider === undefined && catalog?.versions.some((v) => v.version === sel.version && v.providers.length === 0);
+    if (!next || (removed.length === 0 && !emptyVersion)) throw new NotFoundError(`${what}: not in the registry`);
     try {
       for (const p of removed) await this.deleteKey(this.layout.recordKey(sel, sel.version, p.name, p.architecture));
+      if (!next.versions.some((v) => v.version === sel.version)) await this.deleteOurs(this.layout.versionRecordKey(sel, sel.version), (t) => parseVersionRecord(t, sel.version));
       for (const p of removed) await this.removeBlob(sel, p.url, sel.version);
     } catch (err) {
       throw this.failure(err, what);
@@ -208,12 +244,75 @@ export class S3BoxStore implements BoxBackend {
     return removed;
   }
 
+  /** Creates (If-None-Match: *) or changes (compare-and-swap) the box's own record. */
+  async saveBox(box: BoxRef, fields: BoxFields, mode: "create" | "update" | "upsert"): Promise<Catalog> {
+    checkRef(box);
+    const name = formatBoxRef(box);
+    const catalog = await this.readCatalog(box);
+    if (catalog && mode === "create") throw new ConflictError(`${name} already exists`);
+    if (!catalog && mode === "update") throw new NotFoundError(`${name}: not in the registry`);
+    const now = new Date().toISOString();
+    await this.swapJson(this.layout.boxRecordKey(box), name, (t) => parseBoxRecord(t, name), (current) => {
+      if (current && mode === "create") throw new ConflictError(`${name} already exists`);
+      return {
+        format: BOX_RECORD_FORMAT,
+        description: fields.description ?? current?.description ?? catalog?.description ?? "",
+        ...((fields.short_description ?? current?.short_description) === undefined ? {} : { short_description: fields.short_description ?? current?.short_description }),
+        created_at: current?.created_at ?? now,
+        updated_at: now,
+      };
+    });
+    return (await this.readCatalog(box))!;
+  }
+
+  /** Removes every record of the box (provider, version, box), then its box files. */
+  async removeBox(box: BoxRef): Promise<void> {
+    checkRef(box);
+    const name = formatBoxRef(box);
+    const catalog = await this.readCatalog(box);
+    if (!catalog) throw new NotFoundError(`${name}: not in the registry`);
+    try {
+      for (const v of catalog.versions) for (const p of v.providers) await this.deleteKey(this.layout.recordKey(box, v.version, p.name, p.architecture));
+      for (const v of catalog.versions) await this.deleteOurs(this.layout.versionRecordKey(box, v.version), (t) => parseVersionRecord(t, v.version));
+      await this.deleteOurs(this.layout.boxRecordKey(box), (t) => parseBoxRecord(t, name));
+      for (const v of catalog.versions) for (const p of v.providers) await this.removeBlob(box, p.url, v.version);
+    } catch (err) {
+      throw this.failure(err, name);
+    }
+  }
+
+  /**
+   * Creates a version's record (If-None-Match: *: of two creates one wins, the other is a
+   * ConflictError) or changes it by compare-and-swap; each version has a record of its own, so
+   * changes to different versions never meet.
+   */
+  async saveVersion(box: BoxRef, version: string, change: VersionChange, mode: "create" | "update"): Promise<CatalogVersion> {
+    checkRef(box);
+    if (!isVersion(version)) throw new InputError(`invalid version ${JSON.stringify(version)}`);
+    const what = `${formatBoxRef(box)}@${version}`;
+    const catalog = await this.readCatalog(box);
+    if (!catalog) throw new NotFoundError(`${formatBoxRef(box)}: not in the registry`);
+    const listed = catalog.versions.find((v) => v.version === version);
+    if (listed && mode === "create") throw new ConflictError(`${what} already exists`);
+    if (!listed && mode === "update") throw new NotFoundError(`${what}: not in the registry`);
+    const now = new Date().toISOString();
+    await this.swapJson(this.layout.versionRecordKey(box, version), what, (t) => parseVersionRecord(t, version), (current) => {
+      if (current && mode === "create") throw new ConflictError(`${what} already exists`);
+      const base: CatalogVersion = current ?? (listed ? { ...listed, providers: [] } : { version, providers: [], status: "unreleased", created_at: now });
+      return versionRecordBody(applyVersionChange(base, change, now));
+    });
+    const after = (await this.readCatalog(box))?.versions.find((v) => v.version === version);
+    if (!after) throw new NotFoundError(`${what}: removed meanwhile`);
+    return after;
+  }
+
   async openDownload(box: BoxRef, version: string, provider: string, architecture: Architecture): Promise<BoxDownload | undefined> {
     for (let attempt = 0; attempt < 3; attempt++) {
       const catalog = await this.readCatalog(box);
-      const entry = catalog?.versions.find((v) => v.version === version)?.providers.find((p) => p.name === provider && p.architecture === architecture);
+      const v = catalog?.versions.find((x) => x.version === version);
+      const entry = v?.providers.find((p) => p.name === provider && p.architecture === architecture);
       const key = entry && this.layout.blobKey(box, entry.url, version);
-      if (!entry || key === undefined) return undefined;
+      if (!v || !entry || key === undefined) return undefined;
       // A force-replace may have removed the object between the LIST and now: read the records again.
       const head = await this.client.send(new HeadObjectCommand({ Bucket: this.opts.bucket, Key: key })).catch((err: unknown) => {
         if (httpStatus(err) === 404) return undefined;
@@ -222,12 +321,13 @@ export class S3BoxStore implements BoxBackend {
       if (!head) continue;
       if (this.opts.downloads === "redirect") {
         const url = await getSignedUrl(this.presigner, new GetObjectCommand({ Bucket: this.opts.bucket, Key: key }), { expiresIn: this.opts.presignSeconds ?? 3600 });
-        return { kind: "redirect", entry, url };
+        return { kind: "redirect", entry, version: v, url };
       }
       const size = head.ContentLength ?? entry.size;
       return {
         kind: "local",
         entry,
+        version: v,
         size,
         // The object is never rewritten (a new upload gets a new key): its checksum names these bytes.
         etag: `"${entry.checksum}"`,
@@ -360,14 +460,46 @@ export class S3BoxStore implements BoxBackend {
     }
   }
 
-  private async getText(key: string): Promise<string | undefined> {
+  private async getJson(key: string): Promise<{ text: string; etag: string } | undefined> {
     try {
       const res = await this.client.send(new GetObjectCommand({ Bucket: this.opts.bucket, Key: key }));
-      return await res.Body!.transformToString("utf8");
+      return { text: await res.Body!.transformToString("utf8"), etag: res.ETag ?? "" };
     } catch (err) {
       if (httpStatus(err) === 404) return undefined; // removed between the LIST and the GET
       throw this.failure(err, key);
     }
+  }
+
+  private putJson(key: string, body: object, cond: { IfNoneMatch: string } | { IfMatch: string }): Promise<unknown> {
+    return this.client.send(new PutObjectCommand({ Bucket: this.opts.bucket, Key: key, Body: `${JSON.stringify(body, null, 2)}\n`, ContentType: "application/json", ...cond }));
+  }
+
+  /**
+   * Read-modify-write of one small record without losing a concurrent change: created with
+   * If-None-Match: *, changed with If-Match on the ETag read (unquoted: radosgw refuses the
+   * quoted form), and tried again from the read when another writer got there first.
+   */
+  private async swapJson<T>(key: string, what: string, parse: (text: string) => T | undefined, change: (current: T | undefined) => object): Promise<void> {
+    for (let attempt = 0; attempt < CAS_TRIES; attempt++) {
+      const got = await this.getJson(key);
+      const current = got === undefined ? undefined : parse(got.text);
+      if (got !== undefined && current === undefined) throw new ConflictError(`${this.label}: ${key} is not a record homelab wrote; refusing to replace it`);
+      const next = change(current);
+      try {
+        await this.putJson(key, next, got === undefined ? { IfNoneMatch: "*" } : { IfMatch: unquote(got.etag) });
+        return;
+      } catch (err) {
+        // radosgw answers a lost race with 412, and now and then with 500 "operation cancelled".
+        if (!isPreconditionFailed(err) && httpStatus(err) !== 500) throw this.failure(err, what);
+      }
+    }
+    throw new JobError(`${what}: ${key} kept changing under concurrent writers; try again`);
+  }
+
+  /** Deletes a record only when it is one of ours (a user's object at that key stays). */
+  private async deleteOurs(key: string, parse: (text: string) => unknown): Promise<void> {
+    const got = await this.getJson(key);
+    if (got !== undefined && parse(got.text) !== undefined) await this.deleteKey(key);
   }
 
   private async deleteKey(key: string): Promise<void> {
@@ -399,15 +531,50 @@ export class S3BoxStore implements BoxBackend {
   }
 }
 
+const VERSION_RECORD_FORMAT = "homelab-box-version/1";
+const BOX_RECORD_FORMAT = "homelab-box/1";
+
+/** A version's own record: its metadata, never its providers (those are records of their own). */
+function versionRecordBody(v: CatalogVersion): object {
+  const { version: _v, providers: _p, ...meta } = v;
+  return { format: VERSION_RECORD_FORMAT, ...meta };
+}
+
+/** A version record read back (checked by the catalog's own parser); undefined when it is not ours. */
+export function parseVersionRecord(text: string, version: string): CatalogVersion | undefined {
+  try {
+    const raw = JSON.parse(text) as Record<string, unknown>;
+    if (raw?.format !== VERSION_RECORD_FORMAT) return undefined;
+    const { format: _f, ...meta } = raw;
+    return parseCatalog(JSON.stringify({ name: "-", versions: [{ ...meta, version, providers: [] }] }), "version.json").versions[0];
+  } catch {
+    return undefined;
+  }
+}
+
+/** A box record read back; undefined when it is not ours. */
+export function parseBoxRecord(text: string, name: string): Catalog | undefined {
+  try {
+    const raw = JSON.parse(text) as Record<string, unknown>;
+    if (raw?.format !== BOX_RECORD_FORMAT) return undefined;
+    const { format: _f, ...meta } = raw;
+    return parseCatalog(JSON.stringify({ description: "", ...meta, name, versions: [] }), "box.json");
+  } catch {
+    return undefined;
+  }
+}
+
 /**
  * The catalog from a box's records. Which architecture of a provider is its default (the one
  * Vagrant < 2.4 picks) follows the directory store's rule with no shared state to update: the
- * newest record that asked to be the default, else the first one published.
+ * newest record that asked to be the default, else the first one published. A provider
+ * announced in a version's record stops being pending once its own record exists.
  */
-export function deriveCatalog(name: string, found: readonly { version: string; rec: ProviderRecord }[]): Catalog {
+export function deriveCatalog(name: string, found: readonly { version: string; rec: ProviderRecord }[], metas: ReadonlyMap<string, CatalogVersion> = new Map(), box?: Catalog): Catalog {
   const byVersion = new Map<string, ProviderRecord[]>();
+  for (const v of metas.keys()) byVersion.set(v, []);
   for (const f of found) byVersion.set(f.version, [...(byVersion.get(f.version) ?? []), f.rec]);
-  const versions = [...byVersion].map(([version, recs]) => {
+  const versions = [...byVersion].map(([version, recs]): CatalogVersion => {
     const providers: CatalogProvider[] = [];
     for (const pname of new Set(recs.map((r) => r.name))) {
       const same = recs.filter((r) => r.name === pname).sort((a, b) => a.published_at.localeCompare(b.published_at) || a.architecture.localeCompare(b.architecture));
@@ -417,9 +584,18 @@ export function deriveCatalog(name: string, found: readonly { version: string; r
         providers.push({ name: r.name, url: r.blob, checksum_type: "sha256", checksum: r.checksum, architecture: r.architecture, default_architecture: r === chosen, size: r.size });
       }
     }
-    return { version, providers };
+    const meta = metas.get(version);
+    if (!meta) return { version, providers };
+    const { providers: _p, pending_providers, ...fields } = meta;
+    const out: CatalogVersion = { ...fields, version, providers };
+    const pending = pending_providers?.filter((p) => !recs.some((r) => r.name === p.name && r.architecture === p.architecture));
+    if (pending && pending.length > 0) out.pending_providers = pending;
+    // A version created through Vagrant's API keeps timestamps: an upload into it changes it.
+    const lastUpload = recs.map((r) => r.published_at).sort().at(-1);
+    if (out.created_at !== undefined && lastUpload !== undefined && (out.updated_at === undefined || lastUpload > out.updated_at)) out.updated_at = lastUpload;
+    return out;
   });
-  return sortCatalog({ name, description: "", versions });
+  return sortCatalog({ ...(box ?? { description: "" }), name, versions });
 }
 
 function checkRef(box: BoxRef): void {

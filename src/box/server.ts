@@ -3,18 +3,18 @@ import type { AddressInfo, Socket } from "node:net";
 import { PassThrough } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { HomelabError, InputError } from "../errors.js";
-import type { Catalog } from "./catalog.js";
+import type { BoxBackend } from "./backend.js";
+import { vagrantCatalog, versionStatus, type Catalog, type CatalogVersion } from "./catalog.js";
 import { fsckRegistry } from "./fsck.js";
 import { formatBoxRef } from "./names.js";
 import { parseRequestPath, type Route } from "./request-path.js";
-import type { BoxBackend } from "./backend.js";
 import { BoxStore, ConflictError, CorruptCatalogError, NoSpaceError, NotFoundError, OutsideRootError, UploadTooLargeError } from "./store.js";
 import { TokenSet, type AccessConfig } from "./tokens.js";
 
 export interface RegistryServerOptions extends AccessConfig {
-  /** A registry directory (the directory store), or: */
+  /** The directory store's root; ignored when `backend` is given (an S3 bucket: s3-store.ts). */
   readonly root?: string;
-  /** any other store (an S3 bucket: s3-store.ts). Exactly one of `root` and `backend`. */
+  /** Where boxes are kept (default: the directory store at `root`). */
   readonly backend?: BoxBackend;
   readonly host?: string;
   /** 0 picks a free port. */
@@ -56,19 +56,17 @@ type AbortReason = "shutdown" | "idle";
 
 /** Starts the box registry HTTP server on a directory store or another backend. */
 export async function startRegistryServer(opts: RegistryServerOptions): Promise<RegistryServer> {
-  if ((opts.root === undefined) === (opts.backend === undefined)) throw new InputError("the registry server needs a root directory or a backend, and only one");
+  if (opts.backend === undefined && opts.root === undefined) throw new InputError("the registry server needs a root directory or a backend");
+  const store: BoxBackend = opts.backend ?? (await BoxStore.open(opts.root!));
   const maxUpload = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
   const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const log = (line: string): void => opts.log?.(line);
-  let store: BoxBackend;
-  if (opts.root !== undefined) {
-    const dir = await BoxStore.open(opts.root);
+  if (store instanceof BoxStore) {
     // Leftovers of a killed or starved predecessor (this process may have its pid: PID 1 in a container).
-    const swept = await fsckRegistry(dir, { repair: "junk" });
+    const swept = await fsckRegistry(store, { repair: "junk" });
     for (const f of swept.repaired) log(`sweep: removed ${f.kind} ${f.path}`);
     for (const f of swept.findings.filter((x) => !swept.repaired.includes(x))) log(`sweep: ${f.kind} ${f.path}: ${f.detail} (see homelab box fsck)`);
-    store = dir;
-  } else store = opts.backend!;
+  }
 
   const write = new TokenSet(opts.writeTokens);
   const read = new TokenSet(opts.readTokens);
@@ -167,7 +165,7 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
     const boxes: Catalog[] = [];
     for (const ref of await store.listBoxes()) {
       const c = await store.readCatalog(ref).catch(() => undefined);
-      if (c) boxes.push(c);
+      if (c) boxes.push(vagrantCatalog(c));
     }
     sendJson(res, 200, { boxes }, req.method === "HEAD");
   }
@@ -178,9 +176,10 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
     const catalog = await store.readCatalog(route.box).catch(storeRefusal);
     if (!catalog) return void sendError(res, req, 404, `no box ${formatBoxRef(route.box)}`);
     const prefix = `${base}/${route.box.org}/${route.box.name}`;
+    const shown = vagrantCatalog(catalog);
     const absolute: Catalog = {
-      ...catalog,
-      versions: catalog.versions.map((v) => ({
+      ...shown,
+      versions: shown.versions.map((v) => ({
         ...v,
         providers: v.providers.map((p) => ({ ...p, url: `${prefix}/${v.version}/${p.name}/${p.architecture}` })),
       })),
@@ -192,12 +191,17 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
   async function sendBox(req: IncomingMessage, res: ServerResponse, route: Extract<Route, { kind: "provider" }>): Promise<void> {
     const found = await store.openDownload(route.box, route.version, route.provider, route.architecture!).catch(storeRefusal);
     if (!found) return void sendError(res, req, 404, "no such box file");
+    const refused = downloadRefusal(found.version);
+    if (refused) {
+      if (found.kind === "local") await found.close();
+      why.set(res, refused.message);
+      return void sendError(res, req, refused.status, refused.message);
+    }
     if (found.kind === "redirect") {
-      // To a presigned URL on the object store. The client's bearer token stays with us: curl
-      // (and so Vagrant) sends an Authorization header to the host of the first URL only.
-      res.writeHead(302, { Location: found.url, "Cache-Control": "no-store", "Content-Length": 0 });
-      res.end();
-      return;
+      // A presigned storage URL: Vagrant follows it without sending our token to that host.
+      res.setHeader("Location", found.url);
+      res.setHeader("Cache-Control", "no-store");
+      return void sendText(res, req, 302, "redirecting to the box's storage\n");
     }
     const { size, etag } = found;
     try {
@@ -356,6 +360,17 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
       }
     },
   };
+}
+
+/**
+ * Box files of versions not (or no longer) released are not served: an unreleased one is not
+ * there yet for Vagrant (404), a revoked one is gone and says why (410).
+ */
+function downloadRefusal(v: CatalogVersion): { status: number; message: string } | undefined {
+  const status = versionStatus(v);
+  if (status === "unreleased") return { status: 404, message: `version ${v.version} is not released` };
+  if (status === "revoked") return { status: 410, message: `version ${v.version} was revoked${v.revoked_reason ? `: ${v.revoked_reason}` : ""}` };
+  return undefined;
 }
 
 /** What a client is told about a corrupt catalog: which box, what to run; never the server's paths. */

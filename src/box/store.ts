@@ -5,13 +5,13 @@ import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { HomelabError, InputError, JobError } from "../errors.js";
 import { OutsideRootError, resolveInside } from "../fs/contain.js";
-import { emptyCatalog, findProvider, parseCatalog, removeProviders, serializeCatalog, upsertProvider, type Catalog, type CatalogProvider } from "./catalog.js";
+import type { BoxBackend, BoxFields, LocalDownload, VersionChange } from "./backend.js";
+import { emptyCatalog, findProvider, parseCatalog, removeProviders, serializeCatalog, sortCatalog, upsertProvider, type Catalog, type CatalogProvider, type CatalogVersion, type VersionStatus } from "./catalog.js";
 import { BoxIngest, tooLarge, type Ingested } from "./ingest.js";
 import { boxFile, CATALOG, entryFile, INCOMING, isStalePart, LOCK, newPartName, releasePart } from "./layout.js";
 import { withLock } from "./lock.js";
 import { formatBoxRef, isArchitecture, isBoxName, isOrg, isVersion, parseProvider, type Architecture, type BoxRef, type BoxSelector } from "./names.js";
 import { syncDir, writeFileAtomic } from "../fs/atomic-write.js";
-import type { BoxBackend, LocalDownload } from "./backend.js";
 
 export { OutsideRootError } from "../fs/contain.js";
 
@@ -39,6 +39,13 @@ export interface PublishRequest {
   readonly maxBytes?: number;
   readonly onProgress?: (p: Progress) => void;
   readonly signal?: AbortSignal;
+  /** The release state of the version when this upload creates it (default active, as before release states). */
+  readonly status?: VersionStatus;
+  /**
+   * Runs after the box was read and checked, before anything is published; throwing refuses the
+   * upload (a checksum the client promised, a provider nobody announced). Under the box's lock.
+   */
+  readonly beforeCommit?: (box: { checksum: string; size: number; provider: string; architecture: Architecture; catalog: Catalog | undefined }) => void | Promise<void>;
 }
 
 export interface PublishResult {
@@ -84,13 +91,10 @@ const FREE_SPACE_MARGIN = 1 << 20;
  * names that passed names.ts; files are opened without following a last-component symlink.
  */
 export class BoxStore implements BoxBackend {
-  readonly label: string;
   private constructor(
     readonly root: string,
     private readonly realRoot: string,
-  ) {
-    this.label = root;
-  }
+  ) {}
 
   /** Opens a store; `create` makes the root directory when it does not exist (publish), else it must exist (serve). */
   static async open(root: string, opts: { create?: boolean } = {}): Promise<BoxStore> {
@@ -108,6 +112,10 @@ export class BoxStore implements BoxBackend {
       throw new InputError(`${root}: the registry root does not exist (create it, or publish a box into it first)`);
     }
     return new BoxStore(root, real);
+  }
+
+  get label(): string {
+    return `directory ${this.root}`;
   }
 
   /** `<root>/<segments...>` after the containment check (throws OutsideRootError). */
@@ -137,10 +145,14 @@ export class BoxStore implements BoxBackend {
     }
   }
 
-  /** Writes a box's catalog (temp + fsync + rename), or removes it when no version is left. Call under the box's lock. */
+  /**
+   * Writes a box's catalog (temp + fsync + rename), or removes it when no version is left,
+   * unless the box was created on its own (Vagrant's API): that one stays until it is deleted.
+   * Call under the box's lock.
+   */
   async writeCatalog(box: BoxRef, catalog: Catalog): Promise<void> {
     const file = this.path(box.org, box.name, CATALOG);
-    if (catalog.versions.length === 0) await unlink(file).catch(ignoreMissing);
+    if (catalog.versions.length === 0 && catalog.created_at === undefined) await unlink(file).catch(ignoreMissing);
     else await writeFileAtomic(file, serializeCatalog(catalog));
   }
 
@@ -217,6 +229,7 @@ export class BoxStore implements BoxBackend {
         const catalog = (await this.readCatalog(req.box)) ?? emptyCatalog(formatBoxRef(req.box));
         const previous = findProvider(catalog, req.version, provider, architecture);
         if (previous && !req.force) throw this.conflict(req.box, req.version, provider, architecture);
+        await req.beforeCommit?.({ checksum, size, provider, architecture, catalog: catalog.versions.length > 0 || catalog.created_at ? catalog : undefined });
         const rel = boxFile(req.version, provider, architecture, checksum);
         const oldFile = previous && entryFile(req.version, previous);
         stage = "placing the box file";
@@ -224,7 +237,10 @@ export class BoxStore implements BoxBackend {
         const dest = this.path(req.box.org, req.box.name, rel);
         await rename(from, dest);
         await syncDir(this.path(req.box.org, req.box.name, req.version));
-        const next = upsertProvider(catalog, req.version, { name: provider, url: rel, checksum_type: "sha256", checksum, architecture, size }, req.defaultArchitecture);
+        const now = new Date().toISOString();
+        const existing = catalog.versions.some((v) => v.version === req.version);
+        const base: Catalog = existing || req.status === undefined ? catalog : { ...catalog, versions: [...catalog.versions, { version: req.version, providers: [], status: req.status, created_at: now }] };
+        const next = touchVersion(upsertProvider(base, req.version, { name: provider, url: rel, checksum_type: "sha256", checksum, architecture, size }, req.defaultArchitecture), req.version, now);
         stage = "writing the catalog";
         try {
           await this.writeCatalog(req.box, next);
@@ -267,7 +283,9 @@ export class BoxStore implements BoxBackend {
     return this.withBoxLock(sel, false, async () => {
       const catalog = await this.readCatalog(sel);
       const { catalog: next, removed } = catalog ? removeProviders(catalog, sel.version, sel.provider, sel.architecture) : { catalog, removed: [] };
-      if (!next || removed.length === 0) throw notFound();
+      // A version with no box file yet (created through Vagrant's API) can still be deleted.
+      const emptyVersion = sel.provider === undefined && catalog?.versions.some((v) => v.version === sel.version && v.providers.length === 0);
+      if (!next || (removed.length === 0 && !emptyVersion)) throw notFound();
       const files = removed.map((p) => entryFile(sel.version, p)).filter((f): f is string => f !== undefined);
       const paths = files.map((f) => this.path(sel.org, sel.name, f));
       const versionDir = this.path(sel.org, sel.name, sel.version);
@@ -281,14 +299,97 @@ export class BoxStore implements BoxBackend {
     });
   }
 
+  async saveBox(box: BoxRef, fields: BoxFields, mode: "create" | "update" | "upsert"): Promise<Catalog> {
+    checkRef(box);
+    return this.withBoxLock(box, mode !== "update" || (await this.boxDirExists(box)), async () => {
+      const current = await this.readCatalog(box);
+      if (current && mode === "create") throw new ConflictError(`${formatBoxRef(box)} already exists`);
+      if (!current && mode === "update") throw new NotFoundError(`${formatBoxRef(box)}: not in the registry`);
+      const now = new Date().toISOString();
+      const next: Catalog = {
+        ...(current ?? emptyCatalog(formatBoxRef(box))),
+        ...(fields.description === undefined ? {} : { description: fields.description }),
+        ...(fields.short_description === undefined ? {} : { short_description: fields.short_description }),
+        created_at: current?.created_at ?? now,
+        updated_at: now,
+      };
+      await this.writeCatalog(box, next);
+      return next;
+    }).catch((err: unknown) => {
+      throw asStoreError(err, formatBoxRef(box));
+    });
+  }
+
+  /** Removes every version (catalog first, then the files), then the catalog itself; the box directory stays if something else is in it. */
+  async removeBox(box: BoxRef): Promise<void> {
+    checkRef(box);
+    const notFound = (): NotFoundError => new NotFoundError(`${formatBoxRef(box)}: not in the registry`);
+    if (!(await this.boxDirExists(box))) throw notFound();
+    await this.withBoxLock(box, false, async () => {
+      const catalog = await this.readCatalog(box);
+      if (!catalog) throw notFound();
+      const files = catalog.versions.flatMap((v) => v.providers.map((p) => [v.version, entryFile(v.version, p)] as const));
+      const paths = files.filter((f): f is readonly [string, string] => f[1] !== undefined).map(([v, f]) => [v, this.path(box.org, box.name, f)] as const);
+      await unlink(this.path(box.org, box.name, CATALOG)).catch(ignoreMissing);
+      await syncDir(this.path(box.org, box.name));
+      for (const [version, p] of paths) {
+        await unlink(p).catch(ignoreMissing);
+        await rmdir(this.path(box.org, box.name, version)).catch(() => {}); // only when empty
+      }
+    }).catch((err: unknown) => {
+      throw asStoreError(err, formatBoxRef(box));
+    });
+  }
+
+  async saveVersion(box: BoxRef, version: string, change: VersionChange, mode: "create" | "update"): Promise<CatalogVersion> {
+    checkRef(box);
+    if (!isVersion(version)) throw new InputError(`invalid version ${JSON.stringify(version)}`);
+    const what = `${formatBoxRef(box)}@${version}`;
+    if (!(await this.boxDirExists(box))) throw new NotFoundError(`${formatBoxRef(box)}: not in the registry`);
+    return this.withBoxLock(box, false, async () => {
+      const catalog = await this.readCatalog(box);
+      if (!catalog) throw new NotFoundError(`${formatBoxRef(box)}: not in the registry`);
+      const current = catalog.versions.find((v) => v.version === version);
+      if (current && mode === "create") throw new ConflictError(`${what} already exists`);
+      if (!current && mode === "update") throw new NotFoundError(`${what}: not in the registry`);
+      const now = new Date().toISOString();
+      const next = applyVersionChange(current ?? { version, providers: [], status: "unreleased", created_at: now }, change, now);
+      await this.writeCatalog(box, sortCatalog({ ...catalog, versions: [...catalog.versions.filter((v) => v !== current), next] }));
+      return next;
+    }).catch((err: unknown) => {
+      throw asStoreError(err, what);
+    });
+  }
+
+  async openDownload(box: BoxRef, version: string, provider: string, architecture: Architecture): Promise<LocalDownload | undefined> {
+    const found = await this.openBox(box, version, provider, architecture);
+    if (!found) return undefined;
+    const { fh, size, entry, version: v } = found;
+    return {
+      kind: "local",
+      entry,
+      version: v,
+      size,
+      // The file is the entry's own (named by its checksum): the ETag names these very bytes.
+      etag: `"${entry.checksum}"`,
+      open: (start, end) => fh.createReadStream({ start, end, highWaterMark: 4 << 20, autoClose: false }),
+      close: () => fh.close(),
+    };
+  }
+
+  private async boxDirExists(box: BoxRef): Promise<boolean> {
+    return lstat(this.path(box.org, box.name)).then((s) => s.isDirectory(), () => false);
+  }
+
   /**
    * Opens a published box for reading, or undefined when the catalog does not list it. The file
    * is the catalog entry's own (named by its checksum), so the bytes always match the entry; if
    * a force-replace removed it between reading the catalog and opening it, the catalog is read again.
    */
-  async openBox(box: BoxRef, version: string, provider: string, architecture: string): Promise<{ fh: FileHandle; size: number; entry: CatalogProvider } | undefined> {
+  async openBox(box: BoxRef, version: string, provider: string, architecture: string): Promise<{ fh: FileHandle; size: number; entry: CatalogProvider; version: CatalogVersion } | undefined> {
     for (let attempt = 0; ; attempt++) {
       const catalog = await this.readCatalog(box);
+      const v = catalog?.versions.find((x) => x.version === version);
       const entry = catalog && findProvider(catalog, version, provider, architecture);
       const rel = entry && entryFile(version, entry);
       if (!entry || rel === undefined) return undefined;
@@ -299,28 +400,12 @@ export class BoxStore implements BoxBackend {
           await fh.close();
           return undefined;
         }
-        return { fh, size: st.size, entry };
+        return { fh, size: st.size, entry, version: v! };
       } catch (err) {
         if (!isMissing(err)) throw err;
         if (attempt >= 3) return undefined;
       }
     }
-  }
-
-  /** The same, as the server sends it (BoxBackend): the file handle is closed by `close`. */
-  async openDownload(box: BoxRef, version: string, provider: string, architecture: string): Promise<LocalDownload | undefined> {
-    const found = await this.openBox(box, version, provider, architecture);
-    if (!found) return undefined;
-    const { fh, size, entry } = found;
-    return {
-      kind: "local",
-      entry,
-      size,
-      // The file is the entry's own (named by its checksum): the ETag names these very bytes.
-      etag: `"${entry.checksum}"`,
-      open: (start, end) => fh.createReadStream({ start, end, highWaterMark: 4 << 20, autoClose: false }),
-      close: () => fh.close(),
-    };
   }
 
   /** Removes upload files whose writer is gone (killed mid-copy); returns their names. */
@@ -413,6 +498,28 @@ export class BoxStore implements BoxBackend {
       throw err;
     });
   }
+}
+
+/** A version's metadata after a change; `updated_at` is now. */
+export function applyVersionChange(v: CatalogVersion, change: VersionChange, now: string): CatalogVersion {
+  const next: CatalogVersion = { ...v, updated_at: now };
+  if (change.status !== undefined) next.status = change.status;
+  if (change.description !== undefined) next.description = change.description;
+  if (change.revoked_reason === null) delete next.revoked_reason;
+  else if (change.revoked_reason !== undefined) next.revoked_reason = change.revoked_reason;
+  let pending = v.pending_providers ?? [];
+  const drop = change.dropPending;
+  if (drop) pending = pending.filter((p) => !(p.name === drop.name && (drop.architecture === undefined || p.architecture === drop.architecture)));
+  const add = change.addPending;
+  if (add) pending = [...pending.filter((p) => !(p.name === add.name && p.architecture === add.architecture)), add];
+  if (pending.length > 0) next.pending_providers = pending;
+  else delete next.pending_providers;
+  return next;
+}
+
+/** Marks a version as changed now (only when it keeps timestamps: one created through Vagrant's API). */
+function touchVersion(catalog: Catalog, version: string, now: string): Catalog {
+  return { ...catalog, versions: catalog.versions.map((v) => (v.version === version && v.created_at !== undefined ? { ...v, updated_at: now } : v)) };
 }
 
 function checkRef(box: BoxRef): void {

@@ -5,7 +5,7 @@ import { connect } from "node:net";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { S3BoxStore } from "../../src/box/s3-store.js";
 import { expectObjectsIntact, listAllKeys, listUploads, needS3, plantObjects, testBucket } from "../support/s3.js";
-import { CLI, http, makeBox, tempDir, WRITE_TOKEN } from "./support.js";
+import { CLI, http as keepAliveHttp, makeBox, tempDir, WRITE_TOKEN } from "./support.js";
 
 /**
  * Several real `homelab box serve --store s3://…` processes (the built CLI) over one bucket on
@@ -14,6 +14,11 @@ import { CLI, http, makeBox, tempDir, WRITE_TOKEN } from "./support.js";
  * killed mid-upload leaves nothing a client can see.
  */
 const s3 = await needS3();
+/**
+ * A connection per request: an S3 upload can outlast the server's keep-alive timeout (5 s), and
+ * a request sent on a connection the server is closing that moment fails before it arrives.
+ */
+const http = (url: string, opts: Parameters<typeof keepAliveHttp>[1] = {}) => keepAliveHttp(url, { ...opts, headers: { Connection: "close", ...opts.headers } });
 const PREFIX = "shared";
 
 describe.skipIf(!s3)("box serve processes sharing one S3 bucket", () => {
