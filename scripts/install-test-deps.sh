@@ -6,7 +6,8 @@
 # tarfile), util-linux (mount of a small tmpfs, unshare for a PID-1 server) for the registry's
 # adversarial tests, the tools that make an offline Debian base image for the end-to-end
 # build, and a private libvirt (started by test/support/libvirt-netns.ts inside a network namespace) for the
-# end-to-end `vagrant up`.
+# end-to-end `vagrant up`; Ceph's radosgw with one monitor and one OSD (scripts/s3-server.sh) is
+# the real S3-compatible server the S3 box store is tested against.
 set -euo pipefail
 
 packages=(
@@ -18,6 +19,7 @@ packages=(
   zstd patch sudo containerd dash
   libarchive-tools python3 util-linux
   libvirt-daemon-system libvirt-daemon-system-sysv dnsmasq-base iptables nftables vagrant-libvirt iproute2
+  ceph-mon ceph-osd radosgw curl
 )
 
 sudo=""
