@@ -20,7 +20,7 @@ import { makeBox, READ_TOKEN, tempDir, WRITE_TOKEN } from "./support.js";
 const s3 = await needS3();
 const haveVagrant = needTool("vagrant") && needTool("qemu-img") && needTool("curl");
 
-describe.skipIf(!s3 || !haveVagrant)("vagrant box add from the S3 store", () => {
+describe.skipIf(!s3 || !haveVagrant)("vagrant box add from the S3 store", { timeout: 180_000 }, () => {
   const tmp = tempDir("homelab-s3vagrant-");
   let bucket: Awaited<ReturnType<typeof testBucket>>;
   let streaming: S3BoxStore;
