@@ -191,7 +191,7 @@ Routes:
 Examples:
   homelab box serve --root registry --port 8080
   homelab box serve --root registry --host 0.0.0.0 --token-file tokens.json
-  AWS_ACCESS_KEY_ID=… AWS_SECRET_ACCESS_KEY=… homelab box serve --store s3://boxes/registry --s3-endpoint http://127.0.0.1:7480`,
+  homelab box serve --store s3://boxes/registry --s3-endpoint http://127.0.0.1:7480`,
     )
     .action(async (opts: ServeFlags) => {
       const { startRegistryServer } = await import("../box/server.js");
