@@ -30,7 +30,8 @@ export const VERSION_STATUSES: readonly VersionStatus[] = ["unreleased", "active
  */
 export interface PendingProvider {
   name: string;
-  architecture: Architecture;
+  /** Absent: whatever the uploaded box's metadata.json says (Vagrant's v1 API names no architecture). */
+  architecture?: Architecture;
   /** What the client promised the upload hashes to (`vagrant cloud publish --checksum`). */
   checksum_type?: string;
   checksum?: string;
@@ -134,10 +135,10 @@ export function parseCatalog(text: string, file: string): Catalog {
         const pp = p as Record<string, unknown>;
         const at = `versions[${i}].pending_providers[${j}]`;
         if (typeof pp?.name !== "string" || !isProvider(pp.name)) throw bad(`${at}.name must be a provider name`);
-        if (typeof pp.architecture !== "string" || !isArchitecture(pp.architecture)) throw bad(`${at}.architecture is not known`);
+        if (pp.architecture !== undefined && (typeof pp.architecture !== "string" || !isArchitecture(pp.architecture))) throw bad(`${at}.architecture is not known`);
         return {
           name: pp.name,
-          architecture: pp.architecture,
+          ...(pp.architecture === undefined ? {} : { architecture: pp.architecture as Architecture }),
           ...(typeof pp.checksum_type === "string" ? { checksum_type: pp.checksum_type } : {}),
           ...(typeof pp.checksum === "string" ? { checksum: pp.checksum } : {}),
           created_at: typeof pp.created_at === "string" ? pp.created_at : "",
@@ -182,7 +183,7 @@ export function upsertProvider(catalog: Catalog, version: string, entry: Omit<Ca
   v.providers = [...v.providers.filter((p) => p !== previous), added];
   // The upload a provider was announced for has arrived: it is no longer pending.
   if (v.pending_providers) {
-    const left = v.pending_providers.filter((p) => !(p.name === entry.name && p.architecture === entry.architecture));
+    const left = v.pending_providers.filter((p) => !(p.name === entry.name && (p.architecture === undefined || p.architecture === entry.architecture)));
     if (left.length > 0) v.pending_providers = left;
     else delete v.pending_providers;
   }

@@ -6,12 +6,12 @@ import { request as httpsRequest } from "node:https";
 import { Transform } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { HomelabError, InputError, JobError } from "../errors.js";
-import { parseCatalog, type Catalog } from "./catalog.js";
-import { type BoxRef, type BoxSelector } from "./names.js";
+import { parseCatalog, sortCatalog, VERSION_STATUSES, type Catalog, type CatalogProvider, type CatalogVersion, type VersionStatus } from "./catalog.js";
+import { isArchitecture, isProvider, isVersion, type BoxRef, type BoxSelector } from "./names.js";
 import { ConflictError, NotFoundError, type PublishRequest, type PublishResult } from "./store.js";
 
 /** What a remote publish takes: the store's request, reading from a file instead of a stream. */
-export type RemotePublish = Omit<PublishRequest, "label" | "total"> & { readonly file: string };
+export type RemotePublish = Omit<PublishRequest, "label" | "total" | "beforeCommit"> & { readonly file: string };
 
 export interface HttpRegistryOptions {
   /** Connecting (TCP and TLS) may take this long (default 30 s). */
@@ -52,6 +52,7 @@ export class HttpRegistry {
     const query = new URLSearchParams();
     if (p.force) query.set("force", "1");
     if (p.defaultArchitecture !== undefined) query.set("default_architecture", p.defaultArchitecture ? "1" : "0");
+    if (p.status === "unreleased") query.set("release", "0");
     const url = new URL(`${path}${query.size > 0 ? `?${query}` : ""}`, this.base);
     const hash = createHash("sha256");
     let bytes = 0;
@@ -92,16 +93,60 @@ export class HttpRegistry {
     throw this.failure("PUT", url, res.statusCode ?? 0, body);
   }
 
+  /**
+   * Catalogs with their release states: each box's record from Vagrant's API (which shows a
+   * token that may write the unreleased versions too), else, from a server without the API,
+   * the catalog Vagrant reads.
+   */
   async catalogs(name?: BoxRef): Promise<Catalog[]> {
     const url = new URL(name ? `${name.org}/${name.name}` : "", this.base);
     const res = await this.send("GET", url, { Accept: "application/json" });
     const body = await this.readBody(res, "GET", url);
-    if (res.statusCode === 404 && name) return [];
+    if (res.statusCode !== 200 && !(res.statusCode === 404 && name)) throw this.failure("GET", url, res.statusCode ?? 0, body);
+    let plain: Catalog[];
+    if (res.statusCode === 404) plain = [];
+    else if (name) plain = [parseCatalog(body, shown(url))];
+    else {
+      const index = parseJson(body, "GET", url) as { boxes?: unknown } | null;
+      if (!Array.isArray(index?.boxes)) throw notRegistry("GET", url, 'no "boxes" list');
+      plain = index.boxes.map((b) => parseCatalog(JSON.stringify(b), shown(url)));
+    }
+    const refs = name ? [name] : plain.map((c) => ({ org: c.name.split("/")[0]!, name: c.name.split("/")[1]! }));
+    const out: Catalog[] = [];
+    for (const ref of refs) {
+      const full = await this.apiBox(ref);
+      const fallback = plain.find((c) => c.name === `${ref.org}/${ref.name}`);
+      if (full) out.push(full);
+      else if (fallback) out.push(fallback);
+    }
+    return out;
+  }
+
+  /** Releases or revokes a version through Vagrant's API (`PUT .../release`, `.../revoke` with a reason). */
+  async setReleaseState(ref: BoxRef, version: string, action: "release" | "revoke", reason?: string): Promise<VersionStatus> {
+    if (this.token === undefined) throw new InputError(`changing ${this.base.origin} needs a token`, { kind: "token-needed" });
+    const url = new URL(`api/v1/box/${ref.org}/${ref.name}/version/${version}/${action}`, this.base);
+    const req = this.request("PUT", url, { "Content-Type": "application/json", Accept: "application/json" });
+    req.end(action === "revoke" && reason !== undefined ? JSON.stringify({ reason }) : undefined);
+    const res = await waitResponse(req).catch((err: unknown) => {
+      if (err instanceof HomelabError) throw err;
+      throw new JobError(`PUT ${shown(url)}: ${oneLine((err as Error).message)}`);
+    });
+    const body = await this.readBody(res, "PUT", url);
+    if (res.statusCode !== 200) throw this.failure("PUT", url, res.statusCode ?? 0, body);
+    const status = (parseJson(body, "PUT", url) as { status?: unknown } | null)?.status;
+    if (typeof status !== "string" || !(VERSION_STATUSES as readonly string[]).includes(status)) throw notRegistry("PUT", url, "the answer has no release state");
+    return status as VersionStatus;
+  }
+
+  /** A box's full record from Vagrant's API, or undefined when the server has none (no API, or no such box). */
+  private async apiBox(ref: BoxRef): Promise<Catalog | undefined> {
+    const url = new URL(`api/v1/box/${ref.org}/${ref.name}`, this.base);
+    const res = await this.send("GET", url, { Accept: "application/json" });
+    const body = await this.readBody(res, "GET", url);
+    if (res.statusCode === 404) return undefined;
     if (res.statusCode !== 200) throw this.failure("GET", url, res.statusCode ?? 0, body);
-    if (name) return [parseCatalog(body, shown(url))];
-    const index = parseJson(body, "GET", url) as { boxes?: unknown } | null;
-    if (!Array.isArray(index?.boxes)) throw notRegistry("GET", url, 'no "boxes" list');
-    return index.boxes.map((b) => parseCatalog(JSON.stringify(b), shown(url)));
+    return catalogFromApi(parseJson(body, "GET", url), `${ref.org}/${ref.name}`, () => notRegistry("GET", url, "the box record is not Vagrant Cloud's shape"));
   }
 
   async remove(sel: BoxSelector): Promise<void> {
@@ -149,7 +194,8 @@ export class HttpRegistry {
   private failure(method: string, url: URL, status: number, body: string): Error {
     let message = body.trim();
     try {
-      message = (JSON.parse(body) as { error?: string }).error ?? message;
+      const parsed = JSON.parse(body) as { error?: string; errors?: unknown[] };
+      message = parsed.error ?? (Array.isArray(parsed.errors) ? parsed.errors.join("; ") : message);
     } catch {
       /* not JSON: keep the text */
     }
@@ -159,6 +205,40 @@ export class HttpRegistry {
     if (status === 400 || status === 401 || status === 403 || status === 413) return new InputError(text);
     return new JobError(text);
   }
+}
+
+/** Vagrant's API box record (vagrant-api/shapes.ts) back as a catalog with release states. */
+function catalogFromApi(raw: unknown, name: string, bad: () => Error): Catalog {
+  const j = raw as Record<string, unknown> | null;
+  if (typeof j !== "object" || j === null || !Array.isArray(j.versions)) throw bad();
+  const versions = j.versions.map((rv): CatalogVersion => {
+    const v = rv as Record<string, unknown>;
+    if (typeof v.version !== "string" || !isVersion(v.version) || !Array.isArray(v.providers)) throw bad();
+    const status = typeof v.status === "string" && (VERSION_STATUSES as readonly string[]).includes(v.status) ? (v.status as VersionStatus) : "active";
+    const providers = v.providers
+      .map((rp) => rp as Record<string, unknown>)
+      .filter((p) => p.uploaded !== false)
+      .map((p): CatalogProvider => {
+        if (typeof p.name !== "string" || !isProvider(p.name) || typeof p.architecture !== "string" || !isArchitecture(p.architecture) || typeof p.checksum !== "string") throw bad();
+        return {
+          name: p.name,
+          url: typeof p.download_url === "string" ? p.download_url : "",
+          checksum_type: "sha256",
+          checksum: p.checksum,
+          architecture: p.architecture,
+          default_architecture: p.default_architecture === true,
+          size: typeof p.size === "number" ? p.size : 0,
+        };
+      });
+    return {
+      version: v.version,
+      providers,
+      status,
+      ...(typeof v.description === "string" && v.description !== "" ? { description: v.description } : {}),
+      ...(typeof v.revoked_reason === "string" ? { revoked_reason: v.revoked_reason } : {}),
+    };
+  });
+  return sortCatalog({ name, description: typeof j.description === "string" ? j.description : "", versions });
 }
 
 /** The URL without its query (where a token could be). */

@@ -5,7 +5,7 @@ export type { BoxBackend, BoxDownload, BoxFields, LocalDownload, RedirectDownloa
 export { BoxStore, ConflictError, CorruptCatalogError, NoSpaceError, NotFoundError, OutsideRootError, UploadTooLargeError, type Progress, type PublishRequest, type PublishResult } from "./store.js";
 export { fsckRegistry, type Finding, type FindingKind, type FsckReport } from "./fsck.js";
 export { startRegistryServer, DEFAULT_IDLE_TIMEOUT_MS, DEFAULT_MAX_UPLOAD_BYTES, type RegistryServer, type RegistryServerOptions } from "./server.js";
-export { loadAccessConfig, type AccessConfig } from "./tokens.js";
+export { loadAccessConfig, AccessRules, type Access, type AccessConfig, type ScopedToken, type TokenHolder } from "./tokens.js";
 export { HttpRegistry, type HttpRegistryOptions } from "./http-registry.js";
-export { publishBox, listRegistry, removeFromRegistry, type PublishBoxOptions } from "./publish.js";
+export { publishBox, listRegistry, removeFromRegistry, setReleaseState, type PublishBoxOptions } from "./publish.js";
 export * from "./names.js";

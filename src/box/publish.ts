@@ -1,10 +1,11 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { InputError } from "../errors.js";
-import type { Catalog, CatalogProvider } from "./catalog.js";
+import type { Catalog, CatalogProvider, VersionStatus } from "./catalog.js";
+import { releaseChange, revokeChange } from "./release-state.js";
 import { HttpRegistry, isRegistryUrl } from "./http-registry.js";
 import { parseArchitecture, parseBoxRef, parseProvider, parseVersion, type BoxRef, type BoxSelector } from "./names.js";
-import { BoxStore, type Progress, type PublishResult } from "./store.js";
+import { BoxStore, NotFoundError, type Progress, type PublishResult } from "./store.js";
 
 export interface PublishBoxOptions {
   /** The .box file (tar or tar.gz with metadata.json). */
@@ -23,6 +24,8 @@ export interface PublishBoxOptions {
   readonly token?: string;
   readonly force?: boolean;
   readonly defaultArchitecture?: boolean;
+  /** false: a version this publish creates stays unreleased (out of Vagrant's catalog) until released. Default true. */
+  readonly release?: boolean;
   readonly onProgress?: (p: Progress) => void;
   readonly signal?: AbortSignal;
 }
@@ -44,6 +47,7 @@ export async function publishBox(o: PublishBoxOptions): Promise<PublishResult> {
     ...(architecture === undefined ? {} : { architecture }),
     ...(o.force === undefined ? {} : { force: o.force }),
     ...(o.defaultArchitecture === undefined ? {} : { defaultArchitecture: o.defaultArchitecture }),
+    ...(o.release === false ? { status: "unreleased" as const } : {}),
     ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
     ...(o.signal === undefined ? {} : { signal: o.signal }),
   };
@@ -75,6 +79,23 @@ export async function listRegistry(registry: string, name?: string, token?: stri
     if (c) out.push(c);
   }
   return out;
+}
+
+/**
+ * Releases a version (it enters the catalog Vagrant reads) or revokes it (it leaves it; its
+ * downloads answer 410 with the reason). Returns the new state. NotFoundError for an unknown
+ * version; ConflictError when the version is already in that state or (release) has no box.
+ */
+export async function setReleaseState(registry: string, name: string, version: string, action: "release" | "revoke", opts: { reason?: string; token?: string } = {}): Promise<VersionStatus> {
+  const ref = parseBoxRef(name);
+  parseVersion(version);
+  if (isRegistryUrl(registry)) return remoteRegistry(registry, opts.token).setReleaseState(ref, version, action, opts.reason);
+  const store = await BoxStore.open(registry);
+  const v = (await store.readCatalog(ref))?.versions.find((x) => x.version === version);
+  const what = `${name}@${version}`;
+  if (!v) throw new NotFoundError(`${what}: not in the registry`);
+  const change = action === "release" ? releaseChange(v, what) : revokeChange(v, what, opts.reason);
+  return (await store.saveVersion(ref, version, change, "update")).status ?? "active";
 }
 
 /** Removes `org/name@version[/provider[/architecture]]`; throws NotFoundError when nothing matches. */

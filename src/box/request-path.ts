@@ -17,7 +17,12 @@ export type Route =
 export type RouteResult = { route: Route; query: URLSearchParams } | { status: 400 | 404; reason: string };
 
 const SAFE_PATH = /^\/[A-Za-z0-9._/-]*$/;
-const QUERY_KEYS = new Set(["access_token", "force", "default_architecture"]);
+const QUERY_KEYS = new Set(["access_token", "force", "default_architecture", "release"]);
+
+/** Whether a raw path (before `?`) passes the whitelist every route shares. */
+export function isSafePath(path: string): boolean {
+  return SAFE_PATH.test(path);
+}
 
 export function parseRequestPath(rawUrl: string): RouteResult {
   const q = rawUrl.indexOf("?");

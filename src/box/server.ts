@@ -7,9 +7,11 @@ import type { BoxBackend } from "./backend.js";
 import { vagrantCatalog, versionStatus, type Catalog, type CatalogVersion } from "./catalog.js";
 import { fsckRegistry } from "./fsck.js";
 import { formatBoxRef } from "./names.js";
-import { parseRequestPath, type Route } from "./request-path.js";
-import { BoxStore, ConflictError, CorruptCatalogError, NoSpaceError, NotFoundError, OutsideRootError, UploadTooLargeError } from "./store.js";
-import { TokenSet, type AccessConfig } from "./tokens.js";
+import { isSafePath, parseRequestPath, type Route } from "./request-path.js";
+import { BoxStore, ConflictError, CorruptCatalogError, NoSpaceError, NotFoundError, OutsideRootError, UploadTooLargeError, type PublishResult } from "./store.js";
+import { AccessRules, type AccessConfig } from "./tokens.js";
+import { handleVagrantApi, type UploadSpec, type VagrantApiDeps } from "./vagrant-api/handler.js";
+import { isApiPath } from "./vagrant-api/routes.js";
 
 export interface RegistryServerOptions extends AccessConfig {
   /** The directory store's root; ignored when `backend` is given (an S3 bucket: s3-store.ts). */
@@ -68,8 +70,7 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
     for (const f of swept.findings.filter((x) => !swept.repaired.includes(x))) log(`sweep: ${f.kind} ${f.path}: ${f.detail} (see homelab box fsck)`);
   }
 
-  const write = new TokenSet(opts.writeTokens);
-  const read = new TokenSet(opts.readTokens);
+  const access = new AccessRules(opts);
   const uploads = new Map<Socket, AbortController>();
   const inFlight = new Set<Promise<void>>();
   /** Why a request failed, appended to its log line. */
@@ -120,6 +121,11 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
       why.set(res, logged);
       sendError(res, req, status, message);
     };
+    const rawPath = (req.url ?? "").replace(/\?.*$/s, "");
+    if (isApiPath(rawPath) && isSafePath(rawPath)) {
+      const query = new URLSearchParams((req.url ?? "").slice(rawPath.length + 1));
+      return handleVagrantApi(req, res, rawPath, query, apiDeps(fail), expectContinue);
+    }
     const parsed = parseRequestPath(req.url ?? "");
     if ("status" in parsed) return void fail(parsed.status, parsed.reason);
     const { route, query } = parsed;
@@ -128,9 +134,11 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
 
     if (method === "GET" || method === "HEAD") {
       const token = bearer(req) ?? query.get("access_token") ?? undefined;
-      if (read.size > 0 && !(read.has(token) || write.has(token))) return void denied(res, req, token);
+      const org = "box" in route ? route.box.org : undefined;
+      // A private org needs a token that may read it; the index needs some token when every org is private.
+      if (org !== undefined ? !access.canRead(token, org) : access.allPrivate && access.holders(token).length === 0) return void denied(res, req, token);
       try {
-        if (route.kind === "index") return await sendIndex(req, res);
+        if (route.kind === "index") return await sendIndex(req, res, token);
         if (route.kind === "catalog") return await sendCatalog(req, res, route);
         if (route.kind === "provider" && route.architecture !== undefined) return await sendBox(req, res, route);
       } catch (err) {
@@ -140,15 +148,29 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
       return void fail(404, "GET a catalog (/org/name) or a box (/org/name/version/provider/architecture)");
     }
     if (method === "PUT" || method === "DELETE") {
-      if (write.size === 0) return void fail(403, "uploads are disabled: the server has no write token configured");
+      if (!access.writable) return void fail(403, "uploads are disabled: the server has no write token configured");
       // A write token in the URL ends up in proxies' and shells' logs: only the header counts.
       const token = bearer(req);
       if (token === undefined && query.has("access_token")) {
         res.setHeader("WWW-Authenticate", 'Bearer realm="homelab"');
         return void fail(401, "send the write token in an Authorization: Bearer header, not in the URL");
       }
-      if (!write.has(token)) return void denied(res, req, token);
-      if (method === "PUT" && (route.kind === "version" || route.kind === "provider")) return receiveBox(req, res, route, query, expectContinue, fail);
+      if (!("box" in route ? access.canWrite(token, route.box.org) : access.holders(token).some((h) => h.access === "write"))) return void denied(res, req, token);
+      if (method === "PUT" && (route.kind === "version" || route.kind === "provider")) {
+        const spec: UploadSpec = {
+          box: route.box,
+          version: route.version,
+          ...(route.kind === "provider" ? { provider: route.provider } : {}),
+          ...(route.kind === "provider" && route.architecture ? { architecture: route.architecture } : {}),
+          force: query.get("force") === "1" || query.get("force") === "true",
+          ...(query.has("default_architecture") ? { defaultArchitecture: query.get("default_architecture") !== "0" } : {}),
+          // ?release=0: a version this upload creates stays unreleased (out of Vagrant's catalog).
+          ...(query.get("release") === "0" ? { status: "unreleased" as const } : {}),
+        };
+        const result = await receiveBox(req, res, spec, expectContinue, fail);
+        if (result) sendJson(res, result.replaced ? 200 : 201, result);
+        return;
+      }
       if (method === "DELETE" && (route.kind === "version" || route.kind === "provider")) return deleteBox(res, route, fail);
       return void fail(404, "PUT or DELETE /org/name/version[/provider[/architecture]]");
     }
@@ -161,9 +183,22 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
     return host !== undefined && HOST_HEADER.test(host) ? `http://${host}` : undefined;
   }
 
-  async function sendIndex(req: IncomingMessage, res: ServerResponse): Promise<void> {
+  /** The deps Vagrant's API handler works with (vagrant-api/handler.ts), answering through this server's helpers. */
+  function apiDeps(fail: (status: number, message: string, logged?: string) => void): VagrantApiDeps {
+    return {
+      backend: store,
+      access,
+      base: baseUrl,
+      sendCatalog: (req, res, box) => sendCatalog(req, res, { kind: "catalog", box }),
+      receive: (req, res, spec, expectContinue) => receiveBox(req, res, spec, expectContinue, fail),
+      fail: (_res, status, message, logged) => fail(status, message, logged),
+      json: (res, status, body) => sendJson(res, status, body),
+    };
+  }
+
+  async function sendIndex(req: IncomingMessage, res: ServerResponse, token: string | undefined): Promise<void> {
     const boxes: Catalog[] = [];
-    for (const ref of await store.listBoxes()) {
+    for (const ref of (await store.listBoxes()).filter((b) => access.canRead(token, b.org))) {
       const c = await store.readCatalog(ref).catch(() => undefined);
       if (c) boxes.push(vagrantCatalog(c));
     }
@@ -238,14 +273,14 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
     }
   }
 
+  /** Streams an upload into the store; answers every failure itself and then resolves undefined. */
   async function receiveBox(
     req: IncomingMessage,
     res: ServerResponse,
-    route: Extract<Route, { kind: "version" | "provider" }>,
-    query: URLSearchParams,
+    spec: UploadSpec,
     expectContinue: boolean,
     fail: (status: number, message: string, logged?: string) => void,
-  ): Promise<void> {
+  ): Promise<PublishResult | undefined> {
     if (closing) return void fail(503, "the server is shutting down");
     const header = req.headers["content-length"];
     const length = header === undefined ? undefined : Number(header);
@@ -265,26 +300,22 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
     // stays open and can still be answered; a client that goes away ends the stream with an error.
     const body = new PassThrough({ highWaterMark: 1 << 20 });
     body.on("error", () => {}); // the store reports it; after the store is done, nobody listens
+    if (spec.observe) req.on("data", spec.observe);
     req.pipe(body);
     req.on("close", () => {
       if (!req.complete) body.destroy(new Error("the client closed the connection"));
     });
     if (expectContinue) res.writeContinue();
     const label = `upload ${redactUrl(req.url ?? "").replace(/\?.*$/, "")}`;
+    const { observe: _observe, ...publish } = spec;
     try {
-      const result = await store.publish(body, {
-        box: route.box,
-        version: route.version,
-        ...(route.kind === "provider" ? { provider: route.provider } : {}),
-        ...(route.kind === "provider" && route.architecture ? { architecture: route.architecture } : {}),
-        force: query.get("force") === "1" || query.get("force") === "true",
-        ...(query.has("default_architecture") ? { defaultArchitecture: query.get("default_architecture") !== "0" } : {}),
+      return await store.publish(body, {
+        ...publish,
         label,
         ...(length !== undefined && Number.isInteger(length) && length >= 0 ? { total: length } : {}),
         maxBytes: maxUpload,
         signal: ctl.signal,
       });
-      sendJson(res, result.replaced ? 200 : 201, result);
     } catch (err) {
       req.unpipe(body);
       if (!req.complete) {
@@ -308,6 +339,7 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
       else if (err instanceof HomelabError) fail(500, "the upload failed on the server; see its log", err.message);
       else throw err;
       if (req.destroyed && !res.headersSent) res.destroy();
+      return undefined;
     } finally {
       uploads.delete(socket);
     }
@@ -378,9 +410,9 @@ function corruptMessage(err: CorruptCatalogError): string {
   return `the catalog of ${err.box} is corrupt; run \`homelab box fsck\` on the server`;
 }
 
-/** `?access_token=…` never reaches a log. */
+/** `?access_token=…` never reaches a log, nor an upload URL's ticket (a credential for an hour). */
 export function redactUrl(url: string): string {
-  return url.replace(/([?&]access_token=)[^&]*/gi, "$1REDACTED");
+  return url.replace(/([?&]access_token=)[^&]*/gi, "$1REDACTED").replace(/(\/api\/v[12]\/uploads\/)[^/?]+/, "$1REDACTED");
 }
 
 function oneLine(err: unknown): string {
@@ -418,7 +450,8 @@ const LINGER_MS = 2000;
 function sendError(res: ServerResponse, req: IncomingMessage, status: number, message: string): void {
   // An upload refused before its body was read: close the connection rather than drain gigabytes.
   if (req.method === "PUT" && !req.complete && !lingering.has(res)) res.setHeader("Connection", "close");
-  sendJson(res, status, { error: message }, req.method === "HEAD");
+  // `error` for homelab's own client, `errors` in the shape Vagrant's and Packer's clients read.
+  sendJson(res, status, { error: message, errors: [message] }, req.method === "HEAD");
 }
 
 function sendJson(res: ServerResponse, status: number, body: unknown, headOnly = false): void {

@@ -57,6 +57,8 @@ export interface PublishResult {
   readonly size: number;
   readonly replaced: boolean;
   readonly defaultArchitecture: boolean;
+  /** The version's release state after the publish (absent from servers before release states: active). */
+  readonly status?: VersionStatus;
 }
 
 /** An existing box version+provider+architecture (publish without --force). Exit code 1. */
@@ -260,6 +262,7 @@ export class BoxStore implements BoxBackend {
           size,
           replaced: previous !== undefined,
           defaultArchitecture: findProvider(next, req.version, provider, architecture)?.default_architecture ?? false,
+          status: next.versions.find((v) => v.version === req.version)?.status ?? "active",
         };
       });
     } catch (err) {

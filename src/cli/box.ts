@@ -13,7 +13,7 @@ function defaultRegistry(): string {
 }
 
 export function register(program: Command): void {
-  const box = program.command("box").description("A self-hosted Vagrant box registry: publish, list, rm, serve, fsck.");
+  const box = program.command("box").description("A self-hosted Vagrant box registry: publish, list, release, revoke, rm, serve, fsck.");
   examples(box, [
     "homelab box publish out.box --name acme/node --box-version 1.0.0",
     "homelab box list",
@@ -35,6 +35,7 @@ export function register(program: Command): void {
     .option("--registry <dir|url>", REGISTRY_HELP)
     .option("--token <token>", TOKEN_HELP)
     .option("-f, --force", "replace an existing version+provider+architecture")
+    .option("--no-release", "a version this creates stays unreleased (not in the catalog Vagrant reads) until `homelab box release`")
     .action(async (file: string, opts: PublishFlags) => {
       const { InputError } = await import("../errors.js");
       const { parseArchitecture, parseBoxRef, parseProvider, parseVersion } = await import("../box/names.js");
@@ -60,12 +61,13 @@ export function register(program: Command): void {
         ...(opts.token === undefined ? {} : { token: opts.token }),
         ...(opts.force === undefined ? {} : { force: opts.force }),
         ...(opts.defaultArchitecture === undefined ? {} : { defaultArchitecture: true }),
+        ...(opts.release === false ? { release: false } : {}),
         onProgress: progress.update,
       }).finally(progress.done);
       const { paint } = await import("./colour.js");
       process.stdout.write(
         `${paint(process.stdout).green(result.replaced ? "replaced" : "published")} ${result.box}@${result.version} ${result.provider}/${result.architecture} ` +
-          `(${formatSize(result.size)}, sha256 ${result.checksum})\n`,
+          `(${formatSize(result.size)}, sha256 ${result.checksum}); version ${releaseWords(result.status ?? "active")}\n`,
       );
     });
   examples(publish, [
@@ -87,20 +89,53 @@ export function register(program: Command): void {
       const catalogs = await listRegistry(opts.registry ?? defaultRegistry(), name, opts.token);
       if (name !== undefined && catalogs.length === 0) throw new JobError(`${name}: not in the registry`);
       if (opts.json) return void process.stdout.write(`${JSON.stringify(catalogs, null, 2)}\n`);
-      const rows = [["BOX", "VERSION", "PROVIDER", "ARCH", "SIZE", "SHA256"]];
+      const rows = [["BOX", "VERSION", "STATE", "PROVIDER", "ARCH", "SIZE", "SHA256"]];
+      const revoked: string[] = [];
       for (const c of catalogs) {
         for (const v of [...c.versions].reverse()) {
+          const state = v.status ?? "active";
+          if (state === "revoked") revoked.push(`${c.name}@${v.version} revoked: ${v.revoked_reason ?? "no reason given"}`);
+          if (v.providers.length === 0) rows.push([c.name, v.version, state, "-", "-", "-", "-"]);
           for (const p of v.providers) {
-            rows.push([c.name, v.version, p.name, `${p.architecture}${p.default_architecture ? "*" : ""}`, formatSize(p.size), p.checksum.slice(0, 12)]);
+            rows.push([c.name, v.version, state, p.name, `${p.architecture}${p.default_architecture ? "*" : ""}`, formatSize(p.size), p.checksum.slice(0, 12)]);
           }
         }
       }
       if (rows.length === 1) return void process.stdout.write("no boxes\n");
       const widths = rows[0]!.map((_, i) => Math.max(...rows.map((r) => r[i]!.length)));
       for (const r of rows) process.stdout.write(`${r.map((cell, i) => cell.padEnd(widths[i]!)).join("  ").trimEnd()}\n`);
-      if (rows.some((r) => r[3]!.endsWith("*"))) process.stdout.write("* the provider's default architecture (what Vagrant < 2.4 downloads)\n");
+      if (rows.some((r) => r[4]!.endsWith("*"))) process.stdout.write("* the provider's default architecture (what Vagrant < 2.4 downloads)\n");
+      if (rows.some((r) => r[2] !== "active" && r[2] !== "STATE")) process.stdout.write("only active versions are in the catalog Vagrant reads\n");
+      for (const line of revoked) process.stdout.write(`${line}\n`);
     });
   examples(list, ["homelab box list", "homelab box list acme/node --registry http://reg:8080 --json"]);
+
+  for (const action of ["release", "revoke"] as const) {
+    const cmd = box
+      .command(action)
+      .summary(action === "release" ? "Release a version (Vagrant sees it)" : "Revoke a released version, saying why")
+      .description(
+        action === "release"
+          ? "Release a version: it enters the catalog Vagrant reads (`vagrant box add` and `vagrant box update` see it)."
+          : "Revoke a released version: it leaves the catalog Vagrant reads and its downloads answer 410 with the reason.",
+      )
+      .argument("<what>", "org/box@version")
+      .option("--registry <dir|url>", REGISTRY_HELP)
+      .option("--token <token>", TOKEN_HELP);
+    if (action === "revoke") cmd.option("--reason <text>", "why (shown by `homelab box list`, Vagrant's API and the refused download)");
+    cmd.action(async (what: string, opts: { registry?: string; token?: string; reason?: string }) => {
+      const { parseBoxSelector } = await import("../box/names.js");
+      const { setReleaseState } = await import("../box/publish.js");
+      const sel = parseBoxSelector(what);
+      if (sel.provider !== undefined) throw new InputError(`${what}: a whole version is ${action}d; give org/box@version`);
+      const state = await setReleaseState(opts.registry ?? defaultRegistry(), `${sel.org}/${sel.name}`, sel.version, action, {
+        ...(opts.reason === undefined ? {} : { reason: opts.reason }),
+        ...(opts.token === undefined ? {} : { token: opts.token }),
+      });
+      process.stdout.write(`${sel.org}/${sel.name}@${sel.version}: ${releaseWords(state)}\n`);
+    });
+    examples(cmd, action === "release" ? ["homelab box release acme/node@1.2.0"] : ['homelab box revoke acme/node@1.2.0 --reason "CVE-2026-1234 in openssl"']);
+  }
 
   const rm = box
     .command("rm")
@@ -158,7 +193,7 @@ export function register(program: Command): void {
     .option("--port <n>", "TCP port (0: any free port)", portNumber("--port"), 8080)
     .option("--host <addr>", "address to listen on (0.0.0.0 for the whole network)", "127.0.0.1")
     .option("--public-url <url>", "base URL written into catalogs (default: http://<Host header>)")
-    .option("--token-file <file>", 'access tokens as JSON: {"writeTokens": [...], "readTokens": [...]}')
+    .option("--token-file <file>", 'access tokens as JSON: {"writeTokens": [...], "readTokens": [...], "tokens": [{"token", "access", "orgs"}]}')
     // The first name of --token-file; -c/--config means homelab.yaml everywhere else.
     .addOption(new Option("--config <file>", "deprecated: --token-file").hideHelp())
     .option("--grace <seconds>", "on SIGTERM/SIGINT, how long in-flight downloads may run", positiveInt("--grace"), 60)
@@ -174,6 +209,11 @@ Access (from --token-file, else the environment):
   readTokens / HOMELAB_REGISTRY_READ_TOKENS
       when set, GET/HEAD need one of these (or a write token) as "Authorization: Bearer" or
       ?access_token= (Vagrant sends it with VAGRANT_SERVER_URL + VAGRANT_CLOUD_TOKEN)
+  tokens (file only)
+      tokens scoped per organisation, e.g.
+      [{"name": "ci", "token": "...", "access": "write", "orgs": ["acme"]}]
+      ("access": "read" or "write"; "orgs": a list, or "*"); a read token scoped to an org
+      makes that org's reads need a token
   Tokens are at least 16 printable characters, e.g. \`openssl rand -hex 24\`.
 
 S3 (--store s3://bucket/prefix):
@@ -181,10 +221,15 @@ S3 (--store s3://bucket/prefix):
   The server must honour If-None-Match: * on PUT (AWS S3, Ceph radosgw); every server over one
   bucket lists the same catalog, and a version+provider+architecture is published once.
 
+Vagrant Cloud's API (for \`vagrant cloud\` with VAGRANT_SERVER_URL=http://HOST:PORT, and Packer's
+vagrant-cloud post-processor with vagrant_cloud_url = "http://HOST:PORT/api/v1"):
+  /api/v1/..., /api/v2/...   authenticate, box, version, release, revoke, provider, upload URLs
+  GET /api/v2/vagrant/org/box   the catalog (where Vagrant >= 2.4 looks up org/box)
+
 Routes:
   GET|HEAD /org/box                                catalog (application/json)
   GET|HEAD /org/box/VERSION/PROVIDER/ARCH          the box (Range, ETag)
-  PUT      /org/box/VERSION[/PROVIDER[/ARCH]]      upload (?force=1)
+  PUT      /org/box/VERSION[/PROVIDER[/ARCH]]      upload (?force=1, ?release=0: unreleased)
   DELETE   /org/box/VERSION[/PROVIDER[/ARCH]]      remove
   GET      /   (index of catalogs)    GET /healthz
 
@@ -233,7 +278,10 @@ Examples:
         ...(opts.publicUrl === undefined ? {} : { publicUrl: opts.publicUrl }),
         ...(log === undefined ? {} : { log }),
       });
-      process.stdout.write(`serving ${opts.root ?? opts.store} on ${server.url} (uploads ${access.writeTokens.length > 0 ? "need a token" : "disabled"}, reads ${access.readTokens.length > 0 ? "need a token" : "anonymous"})\n`);
+      const { AccessRules } = await import("../box/tokens.js");
+      const rules = new AccessRules(access);
+      const reads = rules.allPrivate ? "need a token" : (access.tokens ?? []).some((t) => t.access === "read") ? "need a token in some orgs" : "anonymous";
+      process.stdout.write(`serving ${opts.root ?? opts.store} on ${server.url} (uploads ${rules.writable ? "need a token" : "disabled"}, reads ${reads})\n`);
       await new Promise<void>((resolve) => {
         const stop = (sig: string): void => {
           process.stderr.write(`${sig}: finishing downloads in flight, discarding uploads\n`);
@@ -243,6 +291,13 @@ Examples:
         process.once("SIGINT", () => stop("SIGINT"));
       });
     });
+}
+
+/** A release state in words, for publish and release/revoke. */
+function releaseWords(state: string): string {
+  if (state === "unreleased") return "unreleased (not in the catalog Vagrant reads; `homelab box release` when ready)";
+  if (state === "revoked") return "revoked (out of the catalog Vagrant reads)";
+  return "active (released)";
 }
 
 interface PublishFlags {
@@ -255,6 +310,7 @@ interface PublishFlags {
   registry?: string;
   token?: string;
   force?: boolean;
+  release?: boolean;
 }
 
 interface ServeFlags {

@@ -119,7 +119,7 @@ describe("registry server: uploads", () => {
     expect(noToken.code).toBe(2);
     expect(noToken.stderr).toMatch(/403/);
     const list = await runCli(["box", "list", "acme/cli", "--registry", server.url]);
-    expect(list.stdout).toMatch(/acme\/cli\s+3\.0\.0\s+libvirt\s+amd64\*/);
+    expect(list.stdout).toMatch(/acme\/cli\s+3\.0\.0\s+active\s+libvirt\s+amd64\*/);
     expect((await runCli(["box", "rm", "acme/cli@3.0.0/libvirt", "--registry", server.url], { env })).code).toBe(0);
     expect((await runCli(["box", "rm", "acme/cli@3.0.0", "--registry", server.url], { env })).code).toBe(1);
   });
