@@ -7,7 +7,9 @@
 # adversarial tests, the tools that make an offline Debian base image for the end-to-end
 # build, and a private libvirt (started by test/support/libvirt-netns.ts inside a network namespace) for the
 # end-to-end `vagrant up`; nginx (the baseline bench/serve measures the registry's downloads against)
-# and chromium (the registry's web page is read by a real headless browser, driven by playwright-core).
+# and chromium (the registry's web page is read by a real headless browser, driven by playwright-core);
+# Ceph's radosgw with one monitor and one OSD (scripts/s3-server.sh) is the real S3-compatible server
+# the S3 box store is tested against.
 set -euo pipefail
 
 packages=(
@@ -20,6 +22,7 @@ packages=(
   libarchive-tools python3 util-linux
   libvirt-daemon-system libvirt-daemon-system-sysv dnsmasq-base iptables nftables vagrant-libvirt iproute2
   nginx chromium
+  ceph-mon ceph-osd radosgw curl
 )
 
 sudo=""

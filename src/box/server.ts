@@ -17,8 +17,8 @@ import { renderBoxPage, renderIndexPage, sendPage, wantsHtml, type PageBox } fro
 export { parseRange } from "./send-file.js";
 
 export interface RegistryServerOptions extends AccessConfig {
-  /** The directory store's root; ignored when `backend` is given. */
-  readonly root: string;
+  /** The directory store's root; ignored when `backend` is given (an S3 bucket: s3-store.ts). */
+  readonly root?: string;
   /** Where boxes are kept (default: the directory store at `root`). */
   readonly backend?: BoxBackend;
   readonly host?: string;
@@ -59,9 +59,10 @@ const HOST_HEADER = /^(?:[A-Za-z0-9.-]+|\[[0-9A-Fa-f:.]+\])(?::\d{1,5})?$/;
 /** Why an upload was aborted by the server (the AbortSignal's reason). */
 type AbortReason = "shutdown" | "idle";
 
-/** Starts the box registry HTTP server on a directory store. */
+/** Starts the box registry HTTP server on a directory store or another backend. */
 export async function startRegistryServer(opts: RegistryServerOptions): Promise<RegistryServer> {
-  const store: BoxBackend = opts.backend ?? (await BoxStore.open(opts.root));
+  if (opts.backend === undefined && opts.root === undefined) throw new InputError("the registry server needs a root directory or a backend");
+  const store: BoxBackend = opts.backend ?? (await BoxStore.open(opts.root!));
   const maxUpload = opts.maxUploadBytes ?? DEFAULT_MAX_UPLOAD_BYTES;
   const idleMs = opts.idleTimeoutMs ?? DEFAULT_IDLE_TIMEOUT_MS;
   const log = (line: string): void => opts.log?.(line);
@@ -252,7 +253,13 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
     }
     const { size, etag } = found;
     try {
-      await sendFile(req, res, { size, etag, open: found.open, ...(found.fh ? { fh: found.fh } : {}) }, (status, message) => sendError(res, req, status, message));
+      const open = (start: number, end: number) => {
+        const body = found.open(start, end);
+        // A store that fails mid-body (an object store's connection): the log says so.
+        body.once("error", (err) => why.set(res, `reading the box failed: ${oneLine(err)}`));
+        return body;
+      };
+      await sendFile(req, res, { size, etag, open, ...(found.fh ? { fh: found.fh } : {}) }, (status, message) => sendError(res, req, status, message));
     } finally {
       await found.close();
     }

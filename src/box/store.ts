@@ -1,17 +1,16 @@
-import { createHash } from "node:crypto";
 import { constants, createWriteStream } from "node:fs";
 import { lstat, mkdir, open, readdir, rename, rmdir, stat, statfs, unlink, type FileHandle } from "node:fs/promises";
 import { join } from "node:path";
-import { Transform, type Readable } from "node:stream";
+import type { Readable } from "node:stream";
 import { pipeline } from "node:stream/promises";
 import { HomelabError, InputError, JobError } from "../errors.js";
 import { OutsideRootError, resolveInside } from "../fs/contain.js";
 import type { BoxBackend, BoxFields, LocalDownload, VersionChange } from "./backend.js";
 import { emptyCatalog, findProvider, parseCatalog, removeProviders, serializeCatalog, sortCatalog, upsertProvider, type Catalog, type CatalogProvider, type CatalogVersion, type VersionStatus } from "./catalog.js";
-import { BoxInspector } from "./inspect.js";
+import { BoxIngest, tooLarge, type Ingested } from "./ingest.js";
 import { boxFile, CATALOG, entryFile, INCOMING, isStalePart, LOCK, newPartName, releasePart } from "./layout.js";
 import { withLock } from "./lock.js";
-import { formatBoxRef, isArchitecture, isBoxName, isOrg, isProvider, isVersion, parseArchitecture, parseProvider, type Architecture, type BoxRef, type BoxSelector } from "./names.js";
+import { formatBoxRef, isArchitecture, isBoxName, isOrg, isVersion, parseProvider, type Architecture, type BoxRef, type BoxSelector } from "./names.js";
 import { syncDir, writeFileAtomic } from "../fs/atomic-write.js";
 
 export { OutsideRootError } from "../fs/contain.js";
@@ -446,48 +445,25 @@ export class BoxStore implements BoxBackend {
     }
   }
 
-  private async ingest(source: Readable, tmp: string, req: PublishRequest): Promise<{ checksum: string; size: number; provider: string; architecture: Architecture }> {
-    const hash = createHash("sha256");
-    const inspector = new BoxInspector(req.label);
-    let bytes = 0;
-    let lastReport = 0;
-    const tee = new Transform({
-      highWaterMark: CHUNK,
-      transform(chunk: Buffer, _enc, done) {
-        hash.update(chunk);
-        bytes += chunk.length;
-        if (req.maxBytes !== undefined && bytes > req.maxBytes) return done(tooLarge(req.label, req.maxBytes));
-        if (req.onProgress && bytes - lastReport >= 8 * CHUNK) {
-          lastReport = bytes;
-          req.onProgress(req.total === undefined ? { bytes } : { bytes, total: req.total });
-        }
-        inspector.write(chunk).then(() => done(null, chunk), done);
-      },
-    });
+  private async ingest(source: Readable, tmp: string, req: PublishRequest): Promise<Ingested> {
+    const ingest = new BoxIngest(req);
     try {
-      await pipeline(source, tee, createWriteStream(tmp, { flags: "wx", mode: 0o644, highWaterMark: 4 * CHUNK }), req.signal ? { signal: req.signal } : {});
+      await pipeline(source, ingest.stream, createWriteStream(tmp, { flags: "wx", mode: 0o644, highWaterMark: 4 * CHUNK }), req.signal ? { signal: req.signal } : {});
     } catch (err) {
-      inspector.destroy();
+      ingest.destroy();
       if (err instanceof HomelabError) throw err;
       if ((err as Error).name === "AbortError") throw new JobError(`${req.label}: publish aborted`, { cause: err });
       if (isMissing(err)) throw new InputError(`${req.label}: no such file`);
       throw asStoreError(err, `${req.label} (copying the upload)`);
     }
-    req.onProgress?.(req.total === undefined ? { bytes } : { bytes, total: req.total });
-    const info = await inspector.end(req.provider);
-    // The box's own metadata names a file and a catalog entry: the same rules as a flag.
-    const provider = parseProvider(info.metadata.provider, `${req.label}: metadata.json provider`);
-    const declared = info.metadata.architecture === undefined ? undefined : parseArchitecture(info.metadata.architecture, `${req.label}: metadata.json architecture`);
-    if (req.architecture !== undefined && declared !== undefined && declared !== req.architecture) {
-      throw new InputError(`${req.label}: its metadata.json says architecture ${JSON.stringify(declared)}, but it was published as ${JSON.stringify(req.architecture)}`);
-    }
+    const result = await ingest.finish();
     const fh = await open(tmp, "r+");
     try {
       await fh.sync();
     } finally {
       await fh.close();
     }
-    return { checksum: hash.digest("hex"), size: bytes, provider, architecture: req.architecture ?? declared ?? "amd64" };
+    return result;
   }
 
   private async assertFree(box: BoxRef, version: string, provider: string, architecture: string): Promise<void> {
@@ -552,10 +528,6 @@ function touchVersion(catalog: Catalog, version: string, now: string): Catalog {
 
 function checkRef(box: BoxRef): void {
   if (!isOrg(box.org) || !isBoxName(box.name)) throw new InputError(`invalid box name ${JSON.stringify(formatBoxRef(box))}`);
-}
-
-function tooLarge(label: string, max: number): UploadTooLargeError {
-  return new UploadTooLargeError(`${label}: larger than the maximum upload size (${max} bytes)`);
 }
 
 /** A full disk is named as such; any other filesystem failure says what failed, without a stack. */

@@ -183,8 +183,13 @@ export function register(program: Command): void {
   box
     .command("serve")
     .summary("Serve a registry over HTTP for vagrant")
-    .description("Serve a registry directory over HTTP for `vagrant box add http://HOST:PORT/org/box`.")
-    .requiredOption("--root <dir>", "registry directory")
+    .description("Serve a registry (a directory, or an S3 bucket shared by several servers) over HTTP for `vagrant box add http://HOST:PORT/org/box`.")
+    .option("--root <dir>", "registry directory")
+    .option("--store <s3://bucket/prefix>", "an S3 bucket (and key prefix) instead of --root; several servers may share it")
+    .option("--s3-endpoint <url>", "S3-compatible server, e.g. http://127.0.0.1:7480 (default: $HOMELAB_S3_ENDPOINT, else AWS's)")
+    .option("--s3-region <name>", "signing region (default: $HOMELAB_S3_REGION, $AWS_REGION, else us-east-1)")
+    .addOption(new Option("--s3-downloads <mode>", "stream: the server sends the bytes; redirect: 302 to a presigned S3 URL (default: $HOMELAB_S3_DOWNLOADS, else stream)").choices(["stream", "redirect"]))
+    .option("--s3-public-endpoint <url>", "the S3 endpoint clients reach, written into presigned URLs (default: --s3-endpoint)")
     .option("--port <n>", "TCP port (0: any free port)", portNumber("--port"), 8080)
     .option("--host <addr>", "address to listen on (0.0.0.0 for the whole network)", "127.0.0.1")
     .option("--public-url <url>", "base URL written into catalogs (default: http://<Host header>)")
@@ -211,6 +216,11 @@ Access (from --token-file, else the environment):
       makes that org's reads need a token
   Tokens are at least 16 printable characters, e.g. \`openssl rand -hex 24\`.
 
+S3 (--store s3://bucket/prefix):
+  Keys from AWS_ACCESS_KEY_ID / AWS_SECRET_ACCESS_KEY (else the AWS SDK's chain: ~/.aws).
+  The server must honour If-None-Match: * on PUT (AWS S3, Ceph radosgw); every server over one
+  bucket lists the same catalog, and a version+provider+architecture is published once.
+
 Vagrant Cloud's API (for \`vagrant cloud\` with VAGRANT_SERVER_URL=http://HOST:PORT, and Packer's
 vagrant-cloud post-processor with vagrant_cloud_url = "http://HOST:PORT/api/v1"):
   /api/v1/..., /api/v2/...   authenticate, box, version, release, revoke, provider, upload URLs
@@ -225,7 +235,8 @@ Routes:
 
 Examples:
   homelab box serve --root registry --port 8080
-  homelab box serve --root registry --host 0.0.0.0 --token-file tokens.json`,
+  homelab box serve --root registry --host 0.0.0.0 --token-file tokens.json
+  homelab box serve --store s3://boxes/registry --s3-endpoint http://127.0.0.1:7480`,
     )
     .action(async (opts: ServeFlags) => {
       const { startRegistryServer } = await import("../box/server.js");
@@ -236,8 +247,29 @@ Examples:
       }
       const access = await loadAccessConfig(opts.tokenFile ?? opts.config);
       const log = opts.quiet ? undefined : (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
+      if ((opts.root === undefined) === (opts.store === undefined)) throw new InputError("box serve: give --root DIR or --store s3://bucket/prefix (one of them)");
+      const s3Flags = [opts.s3Endpoint, opts.s3Region, opts.s3Downloads, opts.s3PublicEndpoint].some((f) => f !== undefined);
+      if (opts.store === undefined && s3Flags) throw new InputError("--s3-* options go with --store s3://bucket/prefix");
+      let where: { root: string } | { backend: import("../box/backend.js").BoxBackend };
+      if (opts.store !== undefined) {
+        const { isS3Url, resolveS3Options } = await import("../box/s3-location.js");
+        if (!isS3Url(opts.store)) throw new InputError(`--store: expected s3://bucket/prefix, got ${JSON.stringify(opts.store)} (a directory is --root)`);
+        const s3 = resolveS3Options(opts.store, {
+          ...(opts.s3Endpoint === undefined ? {} : { endpoint: opts.s3Endpoint }),
+          ...(opts.s3Region === undefined ? {} : { region: opts.s3Region }),
+          ...(opts.s3Downloads === undefined ? {} : { downloads: opts.s3Downloads }),
+          ...(opts.s3PublicEndpoint === undefined ? {} : { publicEndpoint: opts.s3PublicEndpoint }),
+        });
+        // The SDK warns on Node < 22 about its releases after January 2027; ours is pinned to one that runs on Node 20.
+        process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
+        const { S3BoxStore, ABANDONED_UPLOAD_MS } = await import("../box/s3-store.js");
+        const store = await S3BoxStore.open(s3);
+        // Parts of uploads a killed server left (no part written for a day; another server's live upload writes every few seconds).
+        for (const key of await store.sweepAbandonedUploads(ABANDONED_UPLOAD_MS)) log?.(`sweep: aborted the unfinished upload ${key}`);
+        where = { backend: store };
+      } else where = { root: opts.root! };
       const server = await startRegistryServer({
-        root: opts.root,
+        ...where,
         port: opts.port,
         host: opts.host,
         ...access,
@@ -249,7 +281,7 @@ Examples:
       const { AccessRules } = await import("../box/tokens.js");
       const rules = new AccessRules(access);
       const reads = rules.allPrivate ? "need a token" : (access.tokens ?? []).some((t) => t.access === "read") ? "need a token in some orgs" : "anonymous";
-      process.stdout.write(`serving ${opts.root} on ${server.url} (uploads ${rules.writable ? "need a token" : "disabled"}, reads ${reads})\n`);
+      process.stdout.write(`serving ${opts.root ?? opts.store} on ${server.url} (uploads ${rules.writable ? "need a token" : "disabled"}, reads ${reads})\n`);
       await new Promise<void>((resolve) => {
         const stop = (sig: string): void => {
           process.stderr.write(`${sig}: finishing downloads in flight, discarding uploads\n`);
@@ -282,7 +314,12 @@ interface PublishFlags {
 }
 
 interface ServeFlags {
-  root: string;
+  root?: string;
+  store?: string;
+  s3Endpoint?: string;
+  s3Region?: string;
+  s3Downloads?: string;
+  s3PublicEndpoint?: string;
   port: number;
   host: string;
   publicUrl?: string;
