@@ -61,7 +61,7 @@ export interface ItemResult extends MirrorItem {
   readonly bytes: number;
   /** Bytes fetched over the network for it in this run. */
   readonly received: number;
-  /** Bytes that came from a partial left by an earlier run. */
+  /** Bytes the successful download found on disk (left by an earlier run or attempt) and resumed after. */
   readonly resumedFrom: number;
   readonly attempts: number;
   readonly ms: number;
@@ -228,7 +228,8 @@ async function mirrorOne(f: SourceFile, item: MirrorItem, { target, catalogOf, w
         });
         base.attempts = attempt;
         base.received += dl.received;
-        if (attempt === 1) base.resumedFrom = dl.resumedFrom;
+        // What the successful attempt found on disk: a partial from an earlier run or attempt.
+        base.resumedFrom = dl.resumedFrom;
         if (present && sum.type !== "sha256") {
           // A source checksum that is not sha256 cannot be compared with the target's: the bytes can.
           const sha = await sha256File(dl.file);
