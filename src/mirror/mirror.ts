@@ -111,7 +111,7 @@ export async function mirrorBoxes(o: MirrorOptions): Promise<MirrorSummary> {
   const specs = o.sources.map((s) => parseSourceSpec(s, api));
   const jobs = o.jobs ?? DEFAULT_JOBS;
   if (!Number.isInteger(jobs) || jobs < 1) throw new InputError(`jobs: expected a positive whole number, got ${jobs}`);
-  const token = o.token ?? process.env.HOMELAB_REGISTRY_TOKEN;
+  const token = o.token ?? (process.env.HOMELAB_REGISTRY_TOKEN || undefined);
   if (!o.dryRun && /^https?:\/\//i.test(o.registry) && token === undefined) throw new InputError(`publishing to ${o.registry} needs a token`, { kind: "token-needed" });
 
   // The token goes to the host it is for: the API host for names, the catalog's host for a URL.
