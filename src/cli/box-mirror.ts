@@ -84,7 +84,7 @@ export function registerMirror(box: Command): void {
   examples(mirror, [
     "homelab box mirror https://boxes.example.org/acme/node.json --to /srv/boxes",
     "homelab box mirror generic/alpine319 bento/debian-12 --to /srv/boxes --jobs 8",
-    "homelab box mirror bento --dry-run --to /srv/boxes      # a whole organisation: what would be copied",
-    "homelab box mirror acme --api https://vagrant.example.org --registry http://reg:8080 --token $TOKEN",
+    "homelab box mirror bento --dry-run --to /srv/boxes   # a whole organisation, dry run",
+    "homelab box mirror acme --api https://old.example.org --registry http://reg:8080 --token $TOKEN",
   ]);
 }
