@@ -89,7 +89,8 @@ export async function downloadVerified(
       received = await appendBody(res, fh, have, hash, final, (bytes) => opts.onProgress?.({ bytes: have + bytes, ...(total === undefined ? {} : { total }) }));
     }
     const size = resumedFrom + received;
-    await fh.sync();
+    // No fsync: the partial is a cache, the registry fsyncs its own copy, and a partial torn by a
+    // crash fails the whole-file checksum and is fetched again. Writing it twice would halve the speed.
     const got = hash.digest("hex");
     if (got !== sum.value) {
       await fh.close().catch(() => {});
@@ -102,7 +103,7 @@ export async function downloadVerified(
   }
 }
 
-/** Appends the body at `offset`, hashing it; a body cut short keeps what arrived (synced) and throws a retryable SourceError. */
+/** Appends the body at `offset`, hashing it; a body cut short keeps what arrived and throws a retryable SourceError. */
 async function appendBody(
   res: IncomingMessage,
   fh: import("node:fs/promises").FileHandle,
@@ -126,13 +127,11 @@ async function appendBody(
       }
     }
   } catch (err) {
-    await fh.sync().catch(() => {});
     if ((err as Error).name === "AbortError") throw err;
     throw new SourceError(`GET ${shown(url)}: the download was cut off after ${offset + written} bytes (${(err as Error).message}); kept for resuming`, true);
   }
   // Node ends the stream without an error when the peer closes early on a keep-alive socket: check the length.
   if (Number.isSafeInteger(declared) && written < declared) {
-    await fh.sync().catch(() => {});
     throw new SourceError(`GET ${shown(url)}: the download was cut off after ${offset + written} of ${offset + declared} bytes; kept for resuming`, true);
   }
   progress(written);
