@@ -5,7 +5,15 @@ import { shown, SourceError, type SourceClient } from "./source-http.js";
 import type { MirrorWorkDir } from "./work-dir.js";
 
 /** The bytes did not hash to what the source's catalog says: never published, never resumed from. */
-export class ChecksumMismatchError extends JobError {}
+export class ChecksumMismatchError extends JobError {
+  constructor(
+    message: string,
+    /** Bytes that came from an earlier partial: when > 0 they may be what was wrong (a partial torn by a crash). */
+    readonly resumedFrom: number,
+  ) {
+    super(message);
+  }
+}
 
 export interface DownloadProgress {
   readonly bytes: number;
@@ -95,7 +103,7 @@ export async function downloadVerified(
     if (got !== sum.value) {
       await fh.close().catch(() => {});
       await work.dropPart(sum);
-      throw new ChecksumMismatchError(`${shown(final)}: the file (${size} bytes) hashes to ${sum.type} ${got}, but the source's catalog says ${sum.value}; not published`);
+      throw new ChecksumMismatchError(`${shown(final)}: the file (${size} bytes) hashes to ${sum.type} ${got}, but the source's catalog says ${sum.value}; not published`, resumedFrom);
     }
     return { file: work.partPath(sum), size, resumedFrom, received };
   } finally {

@@ -220,6 +220,7 @@ async function mirrorOne(f: SourceFile, item: MirrorItem, { target, catalogOf, w
   const release = await work.claim(sum);
   try {
     const attempts = o.attempts ?? 4;
+    let fromScratch = false;
     for (let attempt = 1; ; attempt++) {
       try {
         const dl = await downloadVerified(client, work, f.url, sum, {
@@ -247,6 +248,12 @@ async function mirrorOne(f: SourceFile, item: MirrorItem, { target, catalogOf, w
       } catch (err) {
         base.attempts = attempt;
         if (err instanceof ConflictError) return done("failed", { reason: `${err.message} (published meanwhile by someone else)` });
+        // A resumed file that hashes wrong may have had a torn partial (a crash): once more from zero (the partial is gone).
+        if (err instanceof ChecksumMismatchError && err.resumedFrom > 0 && !fromScratch) {
+          fromScratch = true;
+          o.onEvent?.({ kind: "retry", item, attempt, reason: `${err.message}; fetching it whole again` });
+          continue;
+        }
         if (err instanceof ChecksumMismatchError) return done("failed", { reason: err.message });
         if (o.signal?.aborted) throw err;
         if (!(err instanceof SourceError) || !err.retryable || attempt >= attempts) throw err;

@@ -151,6 +151,18 @@ describe("box mirror", () => {
     expect(readdirSync(join(work, "partial"))).toEqual([]);
   });
 
+  it("a partial torn by a crash (bytes that are not the file's) fails the resume's checksum and is fetched whole again", async () => {
+    const s = { org: "torn", box: "b", version: "1.0.0", provider: "libvirt", arch: "amd64", checksumType: "sha384" as const, body: box("torn", "libvirt", 512) };
+    source.add(s);
+    const { target, work } = dirs();
+    plant(work, { [`partial/sha384-${source.advertised(s)}.part`]: "garbage a crash left behind".repeat(1000) });
+    const summary = await run({ sources: ["torn/b"], registry: target, workDir: work });
+    expect(summary.results[0]).toMatchObject({ state: "copied", attempts: 2, resumedFrom: 0, bytes: s.body.length });
+    expect(source.requests.filter((r) => r.host === "storage").map((r) => r.range)).toEqual(["bytes=27000-", undefined]);
+    const [catalog] = await listRegistry(target, "torn/b");
+    expect(catalog!.versions[0]!.providers[0]!.checksum).toBe(createHash("sha256").update(s.body).digest("hex"));
+  });
+
   it("runs at most --jobs downloads at once, and more than one", async () => {
     for (let i = 0; i < 6; i++) {
       const s = { org: "par", box: `b${i}`, version: "1.0.0", provider: "libvirt", arch: "amd64", checksumType: "sha256" as const, body: box(`p${i}`, "libvirt", 512) };
