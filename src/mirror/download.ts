@@ -1,4 +1,7 @@
+import type { Hash } from "node:crypto";
+import type { FileHandle } from "node:fs/promises";
 import type { IncomingMessage } from "node:http";
+import { PassThrough, type Readable } from "node:stream";
 import { JobError } from "../errors.js";
 import { newHash, type SourceChecksum } from "./checksum.js";
 import { shown, SourceError, type SourceClient } from "./source-http.js";
@@ -39,13 +42,18 @@ const CHUNK = 1 << 20;
  * ignores the range (200) starts over; one that cuts the body leaves what arrived for the next
  * attempt (SourceError, retryable). Bytes that hash wrong are removed (ChecksumMismatchError).
  */
-export async function downloadVerified(
+export async function downloadVerified<T = never>(
   client: SourceClient,
   work: MirrorWorkDir,
   url: string,
   sum: SourceChecksum,
-  opts: { signal?: AbortSignal; onProgress?: (p: DownloadProgress) => void } = {},
-): Promise<DownloadResult> {
+  opts: {
+    signal?: AbortSignal;
+    onProgress?: (p: DownloadProgress) => void;
+    /** Reads the whole file as it arrives (ending only when it proved right); its result is returned as `consumed`. */
+    consume?: (whole: Readable, total: number | undefined) => Promise<T>;
+  } = {},
+): Promise<DownloadResult & { consumed?: T }> {
   const fh = await work.openPart(sum);
   try {
     const st = await fh.stat();
@@ -86,15 +94,49 @@ export async function downloadVerified(
     const lastModified = res.headers["last-modified"];
     if (res.statusCode !== 416) await work.writeMeta(sum, { url, ...(etag ? { etag } : {}), ...(lastModified ? { lastModified } : {}) });
 
+    // A consumer (the registry's publish) reads the whole file while it arrives: the partial's
+    // bytes first, then the network's. It ends only once the checksum matched; on a mismatch or a
+    // cut it fails, and the registry discards what it was writing.
+    const whole = opts.consume ? new PassThrough({ highWaterMark: 4 * CHUNK }) : undefined;
+    // The consumer may not be reading yet when the download fails; its pipeline still sees the error.
+    whole?.on("error", () => {});
+    const consumed = opts.consume && whole ? settle(opts.consume(whole, total)) : undefined;
+    // The download's own failure (a cut, a wrong checksum) is the one to report: the consumer
+    // failed only because its input did; it is awaited so it has cleaned up (its temporary file).
+    const fail = async (err: Error): Promise<never> => {
+      whole?.destroy(err);
+      await consumed;
+      throw err;
+    };
+
     // The hash covers the whole file: what an earlier run wrote is read again first.
     const hash = newHash(sum.type);
-    if (have > 0) {
-      for await (const chunk of fh.createReadStream({ start: 0, end: have - 1, autoClose: false, highWaterMark: CHUNK })) hash.update(chunk as Buffer);
-    }
     const resumedFrom = have;
     let received = 0;
-    if (res.statusCode !== 416) {
-      received = await appendBody(res, fh, have, hash, final, (bytes) => opts.onProgress?.({ bytes: have + bytes, ...(total === undefined ? {} : { total }) }));
+    try {
+      if (have > 0) {
+        for await (const chunk of fh.createReadStream({ start: 0, end: have - 1, autoClose: false, highWaterMark: CHUNK })) {
+          hash.update(chunk as Buffer);
+          if (whole) await push(whole, chunk as Buffer);
+        }
+      }
+      if (res.statusCode !== 416) {
+        received = await appendBody(res, fh, have, hash, final, whole, (bytes) => opts.onProgress?.({ bytes: have + bytes, ...(total === undefined ? {} : { total }) }));
+      }
+    } catch (err) {
+      res.destroy();
+      if (err instanceof ConsumerStopped && consumed) {
+        const c = await consumed;
+        if (!c.ok && resumedFrom > 0) {
+          // The registry refused what it read, and part of it came from an earlier partial that
+          // may be torn (a crash): the partial goes, and the caller may fetch the file whole.
+          await fh.close().catch(() => {});
+          await work.dropPart(sum);
+          throw new ChecksumMismatchError(`${(c.error as Error).message} (its first ${resumedFrom} bytes came from an earlier partial download)`, resumedFrom);
+        }
+        if (!c.ok) throw c.error;
+      }
+      return await fail(err as Error);
     }
     const size = resumedFrom + received;
     // No fsync: the partial is a cache, the registry fsyncs its own copy, and a partial torn by a
@@ -103,21 +145,54 @@ export async function downloadVerified(
     if (got !== sum.value) {
       await fh.close().catch(() => {});
       await work.dropPart(sum);
-      throw new ChecksumMismatchError(`${shown(final)}: the file (${size} bytes) hashes to ${sum.type} ${got}, but the source's catalog says ${sum.value}; not published`, resumedFrom);
+      return await fail(new ChecksumMismatchError(`${shown(final)}: the file (${size} bytes) hashes to ${sum.type} ${got}, but the source's catalog says ${sum.value}; not published`, resumedFrom));
     }
-    return { file: work.partPath(sum), size, resumedFrom, received };
+    whole?.end();
+    const c = await consumed;
+    if (c && !c.ok) throw c.error;
+    return { file: work.partPath(sum), size, resumedFrom, received, ...(c?.ok ? { consumed: c.value as T } : {}) };
   } finally {
     await fh.close().catch(() => {});
   }
 }
 
-/** Appends the body at `offset`, hashing it; a body cut short keeps what arrived and throws a retryable SourceError. */
+/** The consumer stopped reading (it failed): the download stops too, and the consumer's error is the one to report. */
+class ConsumerStopped extends Error {}
+
+async function settle<T>(p: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: unknown }> {
+  return p.then(
+    (value) => ({ ok: true as const, value }),
+    (error: unknown) => ({ ok: false as const, error }),
+  );
+}
+
+/** Writes into the consumer's stream, waiting while it is full; throws ConsumerStopped when it is gone. */
+async function push(whole: PassThrough, chunk: Buffer): Promise<void> {
+  if (whole.destroyed) throw new ConsumerStopped();
+  if (whole.write(chunk)) return;
+  await new Promise<void>((resolve, reject) => {
+    const done = (): void => {
+      whole.off("drain", done);
+      whole.off("close", gone);
+      resolve();
+    };
+    const gone = (): void => {
+      whole.off("drain", done);
+      reject(new ConsumerStopped());
+    };
+    whole.once("drain", done);
+    whole.once("close", gone);
+  });
+}
+
+/** Appends the body at `offset`, hashing it (and passing it on to `whole`); a body cut short keeps what arrived and throws a retryable SourceError. */
 async function appendBody(
   res: IncomingMessage,
-  fh: import("node:fs/promises").FileHandle,
+  fh: FileHandle,
   offset: number,
-  hash: import("node:crypto").Hash,
+  hash: Hash,
   url: URL,
+  whole: PassThrough | undefined,
   progress: (bytes: number) => void,
 ): Promise<number> {
   let written = 0;
@@ -129,13 +204,14 @@ async function appendBody(
       await fh.write(buf, 0, buf.length, offset + written);
       hash.update(buf);
       written += buf.length;
+      if (whole) await push(whole, buf);
       if (written - lastReport >= 4 * CHUNK) {
         lastReport = written;
         progress(written);
       }
     }
   } catch (err) {
-    if ((err as Error).name === "AbortError") throw err;
+    if (err instanceof ConsumerStopped || (err as Error).name === "AbortError") throw err;
     throw new SourceError(`GET ${shown(url)}: the download was cut off after ${offset + written} bytes (${(err as Error).message}); kept for resuming`, true);
   }
   // Node ends the stream without an error when the peer closes early on a keep-alive socket: check the length.

@@ -223,9 +223,13 @@ async function mirrorOne(f: SourceFile, item: MirrorItem, { target, catalogOf, w
     let fromScratch = false;
     for (let attempt = 1; ; attempt++) {
       try {
+        const entry = { box: f.box, version: f.version, provider: f.provider, architecture: f.architecture, defaultArchitecture: f.defaultArchitecture, force: o.force === true };
+        // Straight into a directory registry while it downloads, unless the bytes must first be compared with what it holds.
+        const stream = present === undefined ? target.publishStream : undefined;
         const dl = await downloadVerified(client, work, f.url, sum, {
           ...(o.signal ? { signal: o.signal } : {}),
           onProgress: (p) => o.onEvent?.({ kind: "progress", item, ...p }),
+          ...(stream ? { consume: (whole, total) => stream(whole, entry, total) } : {}),
         });
         base.attempts = attempt;
         base.received += dl.received;
@@ -241,7 +245,7 @@ async function mirrorOne(f: SourceFile, item: MirrorItem, { target, catalogOf, w
           }
           if (!o.force) return done("failed", { reason: `the target holds other bytes for it (sha256 ${present.checksum.slice(0, 12)}…); replace them with force`, bytes: dl.size });
         }
-        const published = await target.publish(dl.file, { box: f.box, version: f.version, provider: f.provider, architecture: f.architecture, defaultArchitecture: f.defaultArchitecture, force: o.force === true });
+        const published = dl.consumed ?? (await target.publish(dl.file, entry));
         await work.writeLedger(target.label, ledgerId, { source: sum, sha256: published.checksum });
         await work.dropPart(sum);
         return done("copied", { bytes: dl.size, sha256: published.checksum });

@@ -1,9 +1,10 @@
 import { stat } from "node:fs/promises";
+import type { Readable } from "node:stream";
 import type { Catalog } from "../box/catalog.js";
 import { isRegistryUrl } from "../box/http-registry.js";
 import { formatBoxRef, type Architecture, type BoxRef } from "../box/names.js";
 import { listRegistry, publishBox } from "../box/publish.js";
-import type { PublishResult } from "../box/store.js";
+import { BoxStore, type PublishResult } from "../box/store.js";
 
 /**
  * Where mirrored boxes go: a registry directory (written by the store, as `box publish
@@ -16,6 +17,11 @@ export interface MirrorTarget {
   readonly label: string;
   catalog(box: BoxRef): Promise<Catalog | undefined>;
   publish(file: string, entry: TargetEntry): Promise<PublishResult>;
+  /**
+   * A directory registry takes the bytes while they download (one pass, no second read of the
+   * partial file); undefined for a URL registry, whose PUT API takes a finished file.
+   */
+  readonly publishStream?: (whole: Readable, entry: TargetEntry, total: number | undefined) => Promise<PublishResult>;
 }
 
 export interface TargetEntry {
@@ -29,6 +35,7 @@ export interface TargetEntry {
 
 export function mirrorTarget(registry: string, token: string | undefined): MirrorTarget {
   const remote = isRegistryUrl(registry);
+  let store: Promise<BoxStore> | undefined;
   return {
     label: registry,
     async catalog(box) {
@@ -50,5 +57,23 @@ export function mirrorTarget(registry: string, token: string | undefined): Mirro
         ...(e.defaultArchitecture ? { defaultArchitecture: true } : {}),
       });
     },
+    ...(remote
+      ? {}
+      : {
+          async publishStream(whole, e, total) {
+            // The store's own publish, as `box publish --registry DIR` uses: hashed, inspected, fsynced, renamed.
+            const s = await (store ??= BoxStore.open(registry, { create: true }));
+            return s.publish(whole, {
+              box: e.box,
+              version: e.version,
+              provider: e.provider,
+              ...(e.architecture === undefined ? {} : { architecture: e.architecture }),
+              ...(e.force ? { force: true } : {}),
+              ...(e.defaultArchitecture ? { defaultArchitecture: true } : {}),
+              label: `${formatBoxRef(e.box)}@${e.version} ${e.provider}`,
+              ...(total === undefined ? {} : { total }),
+            });
+          },
+        }),
   };
 }

@@ -147,6 +147,8 @@ describe("box mirror", () => {
     expect(entries.sort()).toEqual(["libvirt/amd64*", "libvirt/arm64"]);
     expect(readdirSync(join(target, "lab/base/2.0.0")).some((f) => f.startsWith("virtualbox"))).toBe(false);
     expect(readFileSync(join(target, "lab/base", catalog!.versions[0]!.providers.find((p) => p.architecture === "amd64")!.url)).equals(good.body)).toBe(true);
+    // The registry took the bytes as they came and threw them away when the checksum failed.
+    expect(existsSync(join(target, ".incoming")) ? readdirSync(join(target, ".incoming")) : []).toEqual([]);
     // The lying bytes are not kept for a resume either.
     expect(readdirSync(join(work, "partial"))).toEqual([]);
   });
