@@ -77,6 +77,29 @@ describe("homelab box mirror (CLI)", () => {
     expect(partial()).toEqual([]);
   });
 
+  it("Ctrl-C (SIGINT) stops cleanly: exit 130, the partial download kept for the next run, its lock released", async () => {
+    const slow = { org: "int", box: "b", version: "1.0.0", provider: "libvirt", arch: "amd64", checksumType: "sha256" as const, body: readFileSync(makeBox(tmp.path, "int", { imageBytes: 2 << 20 })) };
+    source.add(slow);
+    source.faults.set(objectId(slow), { bytesPerSecond: 512 << 10, cutTimes: 0 });
+    const work = join(tmp.path, "int-work");
+    const child = spawn(process.execPath, [BIN, "box", "mirror", "int/b", "--api", source.api, "--to", join(tmp.path, "int-target"), "--work-dir", work], {
+      env: { ...process.env, HOMELAB_NO_VERSION_CHECK: "1" },
+      stdio: ["ignore", "pipe", "pipe"],
+    });
+    let err = "";
+    child.stderr.on("data", (d: Buffer) => (err += d.toString()));
+    const exited = new Promise<number | null>((resolve) => child.on("exit", (code) => resolve(code)));
+    const part = join(work, "partial", `sha256-${sha256(slow.body)}.part`);
+    const deadline = Date.now() + 20_000;
+    while (Date.now() < deadline && !(existsSync(part) && statSync(part).size >= 256 << 10)) await new Promise((r) => setTimeout(r, 50));
+    child.kill("SIGINT");
+    expect(await exited).toBe(130);
+    expect(err).toMatch(/cancelled; partial downloads are kept/);
+    expect(statSync(part).size).toBeGreaterThanOrEqual(256 << 10);
+    expect(readdirSync(join(work, "partial")).filter((f) => f.endsWith(".lock"))).toEqual([]);
+    source.faults.delete(objectId(slow));
+  });
+
   it("a checksum that lies: the other files are copied, the summary names it, exit 1; --json prints events and the summary", async () => {
     const lying = { org: "lie", box: "b", version: "1.0.0", provider: "libvirt", arch: "amd64", checksumType: "sha256" as const, lie: true, body: specs[0]!.body };
     const honest = { ...lying, provider: "virtualbox", lie: false, body: readFileSync(makeBox(tmp.path, "honest", { provider: "virtualbox" })) };
