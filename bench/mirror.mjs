@@ -5,12 +5,30 @@
 // Two links are measured: loopback as it is, and a per-connection rate limit (--rate MiB/s,
 // default 40) standing for a remote host, where parallel downloads are what a mirror gains.
 //   npm run build && node bench/mirror.mjs [--boxes N] [--mib N] [--jobs N] [--rate MiB/s] [--runs N]
-import { execFileSync } from "node:child_process";
+import { execFileSync, spawn } from "node:child_process";
+import { loadavg } from "node:os";
 import { createHash } from "node:crypto";
 import { createReadStream, readFileSync, rmSync, statSync } from "node:fs";
 import { createServer } from "node:http";
 import { join } from "node:path";
-import { CLI, makeBox, median, tempDir, timed } from "./common.mjs";
+import { CLI, makeBox, median, tempDir } from "./common.mjs";
+
+/** Wall seconds, CPU seconds (user + system) and peak RSS of a command, from /usr/bin/time -v. */
+function timed(cmd, args) {
+  return new Promise((res, rej) => {
+    const started = process.hrtime.bigint();
+    const child = spawn("/usr/bin/time", ["-v", cmd, ...args], { stdio: ["ignore", "ignore", "pipe"] });
+    let err = "";
+    child.stderr.on("data", (d) => (err += d));
+    child.on("error", rej);
+    child.on("close", (code) => {
+      const secs = Number(process.hrtime.bigint() - started) / 1e9;
+      if (code !== 0) return rej(new Error(`${cmd} ${args.join(" ")} exited ${code}: ${err}`));
+      const num = (re) => Number(re.exec(err)?.[1] ?? NaN);
+      res({ secs, cpu: num(/User time \(seconds\): ([\d.]+)/) + num(/System time \(seconds\): ([\d.]+)/), rssMiB: num(/Maximum resident set size \(kbytes\): (\d+)/) / 1024 });
+    });
+  });
+}
 
 const argv = process.argv.slice(2);
 const arg = (name, def) => {
@@ -69,28 +87,39 @@ await new Promise((r) => api.listen(0, "127.0.0.1", r));
 const base = `http://127.0.0.1:${api.address().port}`;
 execFileSync("sh", ["-c", `cat "$@" > /dev/null`, "sh", ...files.map((f) => f.path)]); // same warm page cache for both
 
+async function mirrorRun(j) {
+  const reg = join(dir, "reg");
+  const work = join(dir, "work");
+  const m = await timed(process.execPath, [CLI, "box", "mirror", ...files.map((f) => `${base}/bench/${f.name}.json`), "--to", reg, "--work-dir", work, "--jobs", String(j)]);
+  rmSync(reg, { recursive: true, force: true });
+  rmSync(work, { recursive: true, force: true });
+  return m;
+}
+
 async function measure(label) {
   const seq = [];
   const ours = [];
+  const one = [];
   for (let r = 0; r < runs; r++) {
     const out = join(dir, "curl");
     const t0 = process.hrtime.bigint();
-    for (const f of files) await timed("curl", ["-sSfL", "-o", out, `${base}/dl/${f.name}.box`]);
-    seq.push(Number(process.hrtime.bigint() - t0) / 1e9);
+    let cpu = 0;
+    for (const f of files) cpu += (await timed("curl", ["-sSfL", "-o", out, `${base}/dl/${f.name}.box`])).cpu;
+    seq.push({ secs: Number(process.hrtime.bigint() - t0) / 1e9, cpu });
     rmSync(out, { force: true });
-
-    const reg = join(dir, "reg");
-    const work = join(dir, "work");
-    const m = await timed(process.execPath, [CLI, "box", "mirror", ...files.map((f) => `${base}/bench/${f.name}.json`), "--to", reg, "--work-dir", work, "--jobs", String(jobs)]);
-    ours.push(m);
-    rmSync(reg, { recursive: true, force: true });
-    rmSync(work, { recursive: true, force: true });
+    ours.push(await mirrorRun(jobs));
+    if (jobs !== 1) one.push(await mirrorRun(1));
   }
-  const s = median(seq);
-  const o = median(ours.map((x) => x.secs));
-  console.log(`${label}: ${boxes} boxes, ${totalMiB.toFixed(0)} MiB, ${runs} runs, medians`);
-  console.log(`  baseline curl, one file after another : ${s.toFixed(2)} s (${(totalMiB / s).toFixed(0)} MiB/s)`);
-  console.log(`  homelab box mirror --jobs ${jobs}          : ${o.toFixed(2)} s (${(totalMiB / o).toFixed(0)} MiB/s)  throughput ratio ${(s / o).toFixed(2)}x  (checksum + publish included; peak RSS ${Math.max(...ours.map((x) => x.rssMiB)).toFixed(0)} MiB)`);
+  const s = median(seq.map((x) => x.secs));
+  const line = (name, xs) => {
+    const o = median(xs.map((x) => x.secs));
+    const cpu = median(xs.map((x) => x.cpu));
+    return `  ${name.padEnd(38)}: ${o.toFixed(2)} s (${(totalMiB / o).toFixed(0)} MiB/s, ${cpu.toFixed(1)} CPU s)  throughput ratio ${(s / o).toFixed(2)}x`;
+  };
+  console.log(`${label}: ${boxes} boxes, ${totalMiB.toFixed(0)} MiB, ${runs} run(s), medians; load average ${loadavg()[0].toFixed(1)} on this machine`);
+  console.log(`  ${"baseline curl, one file after another".padEnd(38)}: ${s.toFixed(2)} s (${(totalMiB / s).toFixed(0)} MiB/s, ${median(seq.map((x) => x.cpu)).toFixed(1)} CPU s)`);
+  console.log(`${line(`homelab box mirror --jobs ${jobs}`, ours)}  (checksum + publish included; peak RSS ${Math.max(...ours.map((x) => x.rssMiB)).toFixed(0)} MiB)`);
+  if (one.length > 0) console.log(line("homelab box mirror --jobs 1", one));
 }
 
 limit = 0;

@@ -79,7 +79,11 @@ export function registerMirror(box: Command): void {
       }
       if (opts.json) process.stdout.write(`${JSON.stringify({ kind: "summary", ...summary, results: undefined })}\n`);
       else process.stdout.write(summaryText(summary, paint(process.stdout)));
-      if (summary.failed.count > 0) throw new JobError(`${summary.failed.count} file(s) ${summary.dryRun ? "cannot be copied" : "failed"}; the rest ${summary.dryRun ? "would be" : "were"} copied or present`);
+      if (summary.failed.count > 0) {
+        const files = summary.failed.count - summary.sourceFailures.length;
+        const sources = summary.sourceFailures.length > 0 ? `${summary.sourceFailures.length} source(s) could not be read, ` : "";
+        throw new JobError(`${sources}${files} file(s) ${summary.dryRun ? "cannot be copied" : "failed"}; the rest ${summary.dryRun ? "would be" : "were"} copied or present`);
+      }
     });
   examples(mirror, [
     "homelab box mirror https://boxes.example.org/acme/node.json --to /srv/boxes",

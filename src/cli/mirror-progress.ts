@@ -28,7 +28,7 @@ export function mirrorView(mode: ProgressMode, out: Out, clock: () => number = D
 
 function jsonEvent(out: Out, e: MirrorEvent, now: number): void {
   const time = new Date(now).toISOString();
-  if (e.kind === "plan") out.write(`${JSON.stringify({ time, kind: "plan", files: e.items.length, notes: e.notes })}\n`);
+  if (e.kind === "plan") out.write(`${JSON.stringify({ time, kind: "plan", files: e.items.length, notes: e.notes, sourceFailures: e.sourceFailures })}\n`);
   else if (e.kind === "start") out.write(`${JSON.stringify({ time, kind: "start", file: e.item.id, url: e.item.url })}\n`);
   else if (e.kind === "retry") out.write(`${JSON.stringify({ time, kind: "retry", file: e.item.id, attempt: e.attempt, reason: e.reason })}\n`);
   else if (e.kind === "done") out.write(`${JSON.stringify({ time, kind: "done", ...e.result })}\n`);
@@ -54,9 +54,16 @@ export function resultLine(r: ItemResult, colour: { red(s: string): string; gree
 const plainColour = { red: (s: string) => s, green: (s: string) => s, yellow: (s: string) => s };
 
 function plainEvent(out: Out, e: MirrorEvent): void {
-  if (e.kind === "plan") out.write(planLine(e.items, e.notes.length));
+  if (e.kind === "plan") {
+    out.write(planLine(e.items, e.notes.length));
+    for (const f of e.sourceFailures) out.write(`${sourceFailureLine(f)}\n`);
+  }
   else if (e.kind === "retry") out.write(`retry    ${e.item.id} (attempt ${e.attempt + 1}): ${e.reason}\n`);
   else if (e.kind === "done") out.write(`${resultLine(e.result)}\n`);
+}
+
+function sourceFailureLine(f: { source: string; reason: string }, colour = plainColour): string {
+  return `${colour.red("failed")}   ${f.source}: cannot read it: ${f.reason}`;
 }
 
 function planLine(items: readonly MirrorItem[], notes: number): string {
@@ -81,8 +88,9 @@ export function summaryText(s: MirrorSummary, colour = plainColour): string {
     );
   }
   const failed = s.results.filter((r) => r.state === "failed");
-  if (failed.length > 0) {
+  if (failed.length + s.sourceFailures.length > 0) {
     lines.push("failed:");
+    for (const f of s.sourceFailures) lines.push(`  ${f.source}: cannot read it: ${f.reason}`);
     for (const r of failed) lines.push(`  ${r.id}: ${r.reason ?? "failed"}`);
   }
   for (const n of s.notes) lines.push(`left out: ${n.name}@${n.version}: ${n.why}`);
@@ -114,7 +122,7 @@ class TtyMirrorView implements MirrorView {
   event(e: MirrorEvent): void {
     if (e.kind === "plan") {
       this.total = e.items.length;
-      return this.draw([planLine(e.items, e.notes.length).trimEnd()]);
+      return this.draw([planLine(e.items, e.notes.length).trimEnd(), ...e.sourceFailures.map((f) => sourceFailureLine(f, this.colour))]);
     }
     if (e.kind === "start") {
       this.running.set(e.item.id, { item: e.item, bytes: 0, since: this.clock() });

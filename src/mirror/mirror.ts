@@ -5,7 +5,7 @@ import { formatBoxRef } from "../box/names.js";
 import { ConflictError } from "../box/store.js";
 import { CancelledError, HomelabError, InputError } from "../errors.js";
 import { ChecksumMismatchError, downloadVerified } from "./download.js";
-import { parseSourceSpec, resolveSources, type SourceFile, type SourceNote } from "./source.js";
+import { parseSourceSpec, resolveSources, type SourceFailure, type SourceFile, type SourceNote } from "./source.js";
 import { SourceClient, SourceError } from "./source-http.js";
 import { mirrorTarget, type MirrorTarget } from "./target.js";
 import { defaultWorkDir, MirrorWorkDir } from "./work-dir.js";
@@ -70,7 +70,7 @@ export interface ItemResult extends MirrorItem {
 }
 
 export type MirrorEvent =
-  | { readonly kind: "plan"; readonly items: readonly MirrorItem[]; readonly notes: readonly SourceNote[] }
+  | { readonly kind: "plan"; readonly items: readonly MirrorItem[]; readonly notes: readonly SourceNote[]; readonly sourceFailures: readonly SourceFailure[] }
   | { readonly kind: "start"; readonly item: MirrorItem }
   | { readonly kind: "progress"; readonly item: MirrorItem; readonly bytes: number; readonly total?: number }
   | { readonly kind: "retry"; readonly item: MirrorItem; readonly attempt: number; readonly reason: string }
@@ -81,6 +81,8 @@ export interface MirrorSummary {
   readonly target: string;
   readonly results: readonly ItemResult[];
   readonly notes: readonly SourceNote[];
+  /** Sources (or boxes of an organisation) that could not be read; counted in `failed`. */
+  readonly sourceFailures: readonly SourceFailure[];
   readonly copied: { readonly count: number; readonly bytes: number };
   readonly skipped: { readonly count: number; readonly bytes: number };
   readonly failed: { readonly count: number };
@@ -101,8 +103,9 @@ export const DEFAULT_JOBS = 4;
  * against the source's checksum, then published (the registry's own publish: temp file, fsync,
  * rename, catalog switch) so nothing is half-published. A file the target already holds with
  * the same bytes is skipped. Failures of single files are results, not exceptions: the summary
- * says what was copied, skipped and failed. Throws only when no source can be read at all,
- * for bad input (InputError), or when cancelled (CancelledError).
+ * says what was copied, skipped and failed. Throws only for bad input (InputError) or when
+ * cancelled (CancelledError); a source that cannot be read is
+ * a failure in the summary (`sourceFailures`), and the other sources are still copied.
  */
 export async function mirrorBoxes(o: MirrorOptions): Promise<MirrorSummary> {
   const started = Date.now();
@@ -121,10 +124,13 @@ export async function mirrorBoxes(o: MirrorOptions): Promise<MirrorSummary> {
     ...(o.connectTimeoutMs === undefined ? {} : { connectTimeoutMs: o.connectTimeoutMs }),
     ...(o.idleTimeoutMs === undefined ? {} : { idleTimeoutMs: o.idleTimeoutMs }),
   });
-  const { files, notes } = await resolveSources(specs, client);
+  const { files, notes, failures: sourceFailures } = await resolveSources(specs, client, {
+    ...(o.attempts === undefined ? {} : { attempts: o.attempts }),
+    ...(o.retryDelayMs === undefined ? {} : { retryDelayMs: o.retryDelayMs }),
+  });
   const target = mirrorTarget(o.registry, token);
   const items = files.map(toItem);
-  o.onEvent?.({ kind: "plan", items, notes });
+  o.onEvent?.({ kind: "plan", items, notes, sourceFailures });
 
   const catalogs = new Map<string, Promise<Catalog | undefined>>();
   const catalogOf = (f: SourceFile): Promise<Catalog | undefined> => {
@@ -168,9 +174,10 @@ export async function mirrorBoxes(o: MirrorOptions): Promise<MirrorSummary> {
     target: target.label,
     results,
     notes,
+    sourceFailures,
     copied: { count: sum("copied").length, bytes: sum("copied").reduce((n, r) => n + r.bytes, 0) },
     skipped: { count: sum("skipped").length, bytes: sum("skipped").reduce((n, r) => n + r.bytes, 0) },
-    failed: { count: sum("failed").length },
+    failed: { count: sum("failed").length + sourceFailures.length },
     wouldCopy: { count: sum("would-copy").length },
     received,
     elapsedMs,

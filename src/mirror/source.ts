@@ -47,9 +47,16 @@ export interface SourceNote {
   readonly why: string;
 }
 
+/** A source (or one box of an organisation) that could not be read: nothing of it is copied. */
+export interface SourceFailure {
+  readonly source: string;
+  readonly reason: string;
+}
+
 export interface ResolvedSources {
   readonly files: SourceFile[];
   readonly notes: SourceNote[];
+  readonly failures: SourceFailure[];
 }
 
 /** A source argument: a URL is a catalog; `org/box` and `org` are names on the API host. */
@@ -74,12 +81,21 @@ function apiBase(api: string): string {
   }
 }
 
-/** Reads every source and lists its files; a source that cannot be read at all throws (SourceError). */
-export async function resolveSources(specs: readonly SourceSpec[], client: SourceClient): Promise<ResolvedSources> {
+/**
+ * Reads every source and lists its files. A source that cannot be read (404, not a catalog, a
+ * host that keeps failing) is a failure of that source, not of the others; answers that may
+ * pass (5xx, a cut connection) are asked again `attempts` times.
+ */
+export async function resolveSources(
+  specs: readonly SourceSpec[],
+  client: SourceClient,
+  opts: { attempts?: number; retryDelayMs?: number } = {},
+): Promise<ResolvedSources> {
   const files: SourceFile[] = [];
   const notes: SourceNote[] = [];
+  const failures: SourceFailure[] = [];
   const seen = new Set<string>();
-  const add = (r: ResolvedSources): void => {
+  const add = (r: Omit<ResolvedSources, "failures">): void => {
     for (const f of r.files) {
       const key = `${f.name}@${f.version}/${f.provider}/${f.architecture ?? "?"}`;
       if (seen.has(key)) continue; // the same file named twice (a box and its org): copied once
@@ -88,30 +104,50 @@ export async function resolveSources(specs: readonly SourceSpec[], client: Sourc
     }
     notes.push(...r.notes);
   };
-  for (const spec of specs) {
-    if (spec.kind === "catalog") {
-      const url = parseHttpUrl(spec.url);
-      add(fromCatalog(await client.getJson(spec.url), url, undefined));
-    } else if (spec.kind === "box") {
-      add(await readApiBox(client, spec.api, spec.org, spec.name));
-    } else {
-      const url = `${spec.api}/api/v2/user/${encodeURIComponent(spec.org)}`;
-      const org = (await client.getJson(url)) as { boxes?: unknown } | null;
-      if (typeof org !== "object" || org === null || !Array.isArray(org.boxes)) throw new SourceError(`GET ${url}: no "boxes" list (expected an HCP Vagrant organisation)`, false);
-      for (const b of org.boxes as Array<Record<string, unknown> | null>) {
-        const name = typeof b?.name === "string" ? b.name : undefined;
-        const owner = typeof b?.username === "string" ? b.username : spec.org;
-        if (name === undefined) continue;
-        add(await readApiBox(client, spec.api, owner, name));
+  const get = async (url: string): Promise<unknown> => {
+    for (let attempt = 1; ; attempt++) {
+      try {
+        return await client.getJson(url);
+      } catch (err) {
+        if (!(err instanceof SourceError) || !err.retryable || attempt >= (opts.attempts ?? 4)) throw err;
+        await new Promise((r) => setTimeout(r, (opts.retryDelayMs ?? 1000) * attempt));
       }
     }
+  };
+  const attempt = async (source: string, fn: () => Promise<void>): Promise<void> => {
+    try {
+      await fn();
+    } catch (err) {
+      if (!(err instanceof SourceError)) throw err;
+      failures.push({ source, reason: err.message });
+    }
+  };
+  for (const spec of specs) {
+    if (spec.kind === "catalog") {
+      await attempt(spec.url, async () => add(fromCatalog(await get(spec.url), parseHttpUrl(spec.url), undefined)));
+    } else if (spec.kind === "box") {
+      await attempt(`${spec.org}/${spec.name}`, async () => add(await readApiBox(get, spec.api, spec.org, spec.name)));
+    } else {
+      await attempt(spec.org, async () => {
+        const url = `${spec.api}/api/v2/user/${encodeURIComponent(spec.org)}`;
+        const org = (await get(url)) as { boxes?: unknown } | null;
+        if (typeof org !== "object" || org === null || !Array.isArray(org.boxes)) throw new SourceError(`GET ${url}: no "boxes" list (expected an HCP Vagrant organisation)`, false);
+        for (const b of org.boxes as Array<Record<string, unknown> | null>) {
+          const name = typeof b?.name === "string" ? b.name : undefined;
+          const owner = typeof b?.username === "string" ? b.username : spec.org;
+          if (name === undefined) continue;
+          // One box that cannot be read does not stop the rest of the organisation.
+          await attempt(`${owner}/${name}`, async () => add(await readApiBox(get, spec.api, owner, name)));
+        }
+      });
+    }
   }
-  return { files, notes };
+  return { files, notes, failures };
 }
 
-async function readApiBox(client: SourceClient, api: string, org: string, name: string): Promise<ResolvedSources> {
+async function readApiBox(get: (url: string) => Promise<unknown>, api: string, org: string, name: string): Promise<Omit<ResolvedSources, "failures">> {
   const url = `${api}/api/v2/box/${encodeURIComponent(org)}/${encodeURIComponent(name)}`;
-  const box = await client.getJson(url);
+  const box = await get(url);
   return fromCatalog(box, new URL(url), `${org}/${name}`);
 }
 
@@ -120,7 +156,7 @@ async function readApiBox(client: SourceClient, api: string, org: string, name: 
  * `versions[].providers[]` tree; the API names the box `username`/`name` and the provider's
  * URL `download_url`). Relative URLs are resolved against where the catalog came from.
  */
-export function fromCatalog(raw: unknown, from: URL, fallbackName: string | undefined): ResolvedSources {
+export function fromCatalog(raw: unknown, from: URL, fallbackName: string | undefined): Omit<ResolvedSources, "failures"> {
   const bad = (why: string): SourceError => new SourceError(`${shown(from)}: ${why} (expected a Vagrant catalog or an HCP Vagrant box)`, false);
   if (typeof raw !== "object" || raw === null) throw bad("not a JSON object");
   const c = raw as Record<string, unknown>;

@@ -135,9 +135,12 @@ describe("homelab box mirror (CLI)", () => {
     const noToken = await runCli(["box", "mirror", "kill/node", "--api", source.api, "--registry", "http://127.0.0.1:9"], { env: { HOMELAB_REGISTRY_TOKEN: "" } });
     expect(noToken.code).toBe(2);
     expect(noToken.stderr).toMatch(/token/);
-    const gone = await runCli(["box", "mirror", "nobody", "--api", source.api, "--to", target, "--work-dir", work]);
+    // A source that cannot be read fails alone: the other one is still looked at.
+    const gone = await runCli(["box", "mirror", "nobody", "kill/node", "--api", source.api, "--to", target, "--work-dir", work, "--dry-run"]);
     expect(gone.code).toBe(1);
-    expect(gone.stderr).toMatch(/^homelab: GET http:\/\/127\.0\.0\.1:\d+\/api\/v2\/user\/nobody: 404/m);
+    expect(gone.stdout).toMatch(/^failed {3}nobody: cannot read it: GET http:\/\/127\.0\.0\.1:\d+\/api\/v2\/user\/nobody: 404/m);
+    expect(gone.stdout.match(/^would copy {2}kill\/node@/gm)).toHaveLength(4);
+    expect(gone.stderr).toMatch(/^homelab: 1 source\(s\) could not be read, 0 file\(s\) cannot be copied/m);
     expect(gone.stderr).not.toMatch(/\n\s+at /);
   });
 });

@@ -15,7 +15,7 @@ describe("box mirror views", () => {
     const { out, text } = sink(true, 50);
     let now = 0;
     const view = mirrorView("tty", out, () => now);
-    view.event({ kind: "plan", items: [item], notes: [] });
+    view.event({ kind: "plan", items: [item], notes: [], sourceFailures: [] });
     view.event({ kind: "start", item });
     now = 1000;
     view.event({ kind: "progress", item, bytes: 1 << 20, total: 4 << 20 });
@@ -34,7 +34,7 @@ describe("box mirror views", () => {
   it("on a pipe: one plain line per finished file and per retry, no escapes", () => {
     const { out, text } = sink(false);
     const view = mirrorView("plain", out);
-    view.event({ kind: "plan", items: [item, { ...item, id: "acme/tools@1.0.0 libvirt/amd64", box: "acme/tools" }], notes: [{ name: "acme/node", version: "2.0.0", why: "unreleased" }] });
+    view.event({ kind: "plan", items: [item, { ...item, id: "acme/tools@1.0.0 libvirt/amd64", box: "acme/tools" }], notes: [{ name: "acme/node", version: "2.0.0", why: "unreleased" }], sourceFailures: [{ source: "acme/gone", reason: "GET x: 404" }] });
     view.event({ kind: "start", item });
     view.event({ kind: "progress", item, bytes: 5 });
     view.event({ kind: "retry", item, attempt: 1, reason: "GET x: 503" });
@@ -42,6 +42,7 @@ describe("box mirror views", () => {
     view.close();
     expect(text()).toBe(
       "2 file(s) of 2 box(es) at the source; 1 unreleased version(s) left out\n" +
+        "failed   acme/gone: cannot read it: GET x: 404\n" +
         "retry    acme/node@1.0.0 libvirt/amd64 (attempt 2): GET x: 503\n" +
         "copied   acme/node@1.0.0 libvirt/amd64  3.0 MiB in 1.5 s, resumed at 1.0 MiB, 2 attempts\n",
     );
@@ -54,15 +55,16 @@ describe("box mirror views", () => {
       target: "reg",
       results: [copied, failed],
       notes: [],
+      sourceFailures: [{ source: "acme/gone", reason: "GET x: 404" }],
       copied: { count: 1, bytes: 3 << 20 },
       skipped: { count: 0, bytes: 0 },
-      failed: { count: 1 },
+      failed: { count: 2 },
       wouldCopy: { count: 0 },
       received: 2 << 20,
       elapsedMs: 2000,
       bytesPerSecond: 1 << 20,
     };
-    expect(summaryText(s)).toBe("copied 1 (3.0 MiB), skipped 0 (0 B), failed 1 in 2.0 s; 2.0 MiB received at 1.0 MiB/s\nfailed:\n  acme/x@1.0.0 libvirt/amd64: hashes to …\n");
+    expect(summaryText(s)).toBe("copied 1 (3.0 MiB), skipped 0 (0 B), failed 2 in 2.0 s; 2.0 MiB received at 1.0 MiB/s\nfailed:\n  acme/gone: cannot read it: GET x: 404\n  acme/x@1.0.0 libvirt/amd64: hashes to …\n");
     expect(resultLine({ ...failed })).toBe("failed   acme/x@1.0.0 libvirt/amd64: hashes to …");
   });
 });
