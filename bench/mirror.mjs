@@ -1,6 +1,7 @@
 // bench/mirror: `homelab box mirror` of N boxes (download, checksum, publish into a registry
 // directory, --jobs parallel) against a plain sequential download of the same files with curl
-// (no checksum, no publish), both from the same source on loopback in the same run. The source
+// (no checksum, no publish), and with each file fsynced (sync FILE, as a registry makes what it
+// publishes durable), all from the same source on loopback in the same run. The source
 // is a catalog host whose box URLs redirect (302) to a storage host, like the closing HCP host.
 // Two links are measured: loopback as it is, and a per-connection rate limit (--rate MiB/s,
 // default 40) standing for a remote host, where parallel downloads are what a mirror gains.
@@ -98,6 +99,7 @@ async function mirrorRun(j) {
 
 async function measure(label) {
   const seq = [];
+  const durable = [];
   const ours = [];
   const one = [];
   for (let r = 0; r < runs; r++) {
@@ -106,6 +108,15 @@ async function measure(label) {
     let cpu = 0;
     for (const f of files) cpu += (await timed("curl", ["-sSfL", "-o", out, `${base}/dl/${f.name}.box`])).cpu;
     seq.push({ secs: Number(process.hrtime.bigint() - t0) / 1e9, cpu });
+    // The same, each file made durable (a registry fsyncs what it publishes; bench/publish does the same).
+    const t1 = process.hrtime.bigint();
+    for (const f of files) {
+      const o = `${out}-${f.name}`;
+      await timed("curl", ["-sSfL", "-o", o, `${base}/dl/${f.name}.box`]);
+      await timed("sync", [o]);
+    }
+    durable.push({ secs: Number(process.hrtime.bigint() - t1) / 1e9 });
+    for (const f of files) rmSync(`${out}-${f.name}`, { force: true });
     rmSync(out, { force: true });
     ours.push(await mirrorRun(jobs));
     if (jobs !== 1) one.push(await mirrorRun(1));
@@ -120,6 +131,9 @@ async function measure(label) {
   console.log(`  ${"baseline curl, one file after another".padEnd(38)}: ${s.toFixed(2)} s (${(totalMiB / s).toFixed(0)} MiB/s, ${median(seq.map((x) => x.cpu)).toFixed(1)} CPU s)`);
   console.log(`${line(`homelab box mirror --jobs ${jobs}`, ours)}  (checksum + publish included; peak RSS ${Math.max(...ours.map((x) => x.rssMiB)).toFixed(0)} MiB)`);
   if (one.length > 0) console.log(line("homelab box mirror --jobs 1", one));
+  const d = median(durable.map((x) => x.secs));
+  const o = median(ours.map((x) => x.secs));
+  console.log(`  ${"baseline curl + sync (durable)".padEnd(38)}: ${d.toFixed(2)} s (${(totalMiB / d).toFixed(0)} MiB/s)  mirror --jobs ${jobs} against it: ${(d / o).toFixed(2)}x`);
 }
 
 limit = 0;

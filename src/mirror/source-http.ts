@@ -96,7 +96,7 @@ export class SourceClient {
   private once(url: URL, headers: Record<string, string>, signal?: AbortSignal): Promise<IncomingMessage> {
     const h: Record<string, string> = { "User-Agent": "homelab-box-mirror", ...headers };
     // Only the origin the token was given for: a storage host a redirect leads to gets none.
-    if (this.opts.token !== undefined && this.opts.tokenOrigin !== undefined && url.origin === this.opts.tokenOrigin) h.Authorization = `Bearer ${this.opts.token}`;
+    if (this.opts.token !== undefined && this.opts.tokenOrigin !== undefined && sameTokenHost(url.origin, this.opts.tokenOrigin)) h.Authorization = `Bearer ${this.opts.token}`;
     const req = (url.protocol === "https:" ? httpsRequest : httpRequest)(url, { method: "GET", headers: h, ...(signal ? { signal } : {}) });
     this.timeouts(req, url);
     req.end();
@@ -122,6 +122,18 @@ export class SourceClient {
       req.once("close", () => clearTimeout(timer));
     });
   }
+}
+
+/**
+ * HCP Vagrant's own names for one host: its API answers on all three and its download URLs use
+ * vagrantcloud.com whichever was asked. Vagrant itself treats them as one for its token
+ * (hashicorp/vagrant plugins/commands/cloud/auth/middleware/add_authentication.rb,
+ * REPLACEMENT_HOSTS and TARGET_HOST).
+ */
+const HCP_ORIGINS = ["https://vagrantcloud.com", "https://app.vagrantup.com", "https://atlas.hashicorp.com"];
+
+function sameTokenHost(origin: string, tokenOrigin: string): boolean {
+  return origin === tokenOrigin || (HCP_ORIGINS.includes(origin) && HCP_ORIGINS.includes(tokenOrigin));
 }
 
 /** 5xx, 408 and 429 may go away; anything else will answer the same again. */

@@ -1,11 +1,11 @@
 import { createHash } from "node:crypto";
 import { constants } from "node:fs";
-import { lstat, mkdir, open, readFile, unlink, type FileHandle } from "node:fs/promises";
+import { randomBytes } from "node:crypto";
+import { lstat, mkdir, open, readFile, rename, unlink, writeFile, type FileHandle } from "node:fs/promises";
 import { homedir } from "node:os";
 import { join } from "node:path";
 import { processExists } from "../box/lock.js";
 import { JobError } from "../errors.js";
-import { writeFileAtomic } from "../fs/atomic-write.js";
 import { OutsideRootError, resolveInside } from "../fs/contain.js";
 import type { SourceChecksum } from "./checksum.js";
 
@@ -87,7 +87,7 @@ export class MirrorWorkDir {
   }
 
   async writeMeta(sum: SourceChecksum, meta: PartialMeta): Promise<void> {
-    await writeFileAtomic(resolveInside(this.root, "partial", `${stem(sum)}.json`), `${JSON.stringify(meta)}\n`);
+    await writeRecord(resolveInside(this.root, "partial", `${stem(sum)}.json`), `${JSON.stringify(meta)}\n`);
   }
 
   /** Removes the partial and its record (after a publish, or when its bytes proved wrong). */
@@ -131,11 +131,28 @@ export class MirrorWorkDir {
   }
 
   async writeLedger(target: string, id: string, entry: Ledger): Promise<void> {
-    await writeFileAtomic(this.ledgerPath(target, id), `${JSON.stringify(entry)}\n`);
+    await writeRecord(this.ledgerPath(target, id), `${JSON.stringify(entry)}\n`);
   }
 
   private ledgerPath(target: string, id: string): string {
     return resolveInside(this.root, "published", `${createHash("sha256").update(`${target}\n${id}`).digest("hex")}.json`);
+  }
+}
+
+/**
+ * Replaces a small record whole (temporary file + rename) but without fsync: these are caches.
+ * A record lost in a crash costs a download (or a comparison of bytes), never a wrong skip:
+ * a skip also needs the registry's own sha256 to match. An fsync per file costs seconds on a
+ * busy disk.
+ */
+async function writeRecord(path: string, text: string): Promise<void> {
+  const tmp = `${path}.${process.pid}.${randomBytes(4).toString("hex")}.tmp`;
+  try {
+    await writeFile(tmp, text, { flag: "wx", mode: 0o644 });
+    await rename(tmp, path);
+  } catch (err) {
+    await unlink(tmp).catch(() => {});
+    throw err;
   }
 }
 
