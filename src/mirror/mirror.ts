@@ -100,12 +100,13 @@ export const DEFAULT_JOBS = 4;
 /**
  * Copies every released version, provider and architecture of the sources into a registry:
  * `jobs` files at a time, each downloaded (resuming a partial an earlier run left), checked
- * against the source's checksum, then published (the registry's own publish: temp file, fsync,
- * rename, catalog switch) so nothing is half-published. A file the target already holds with
+ * against the source's checksum and published by the registry's own publish (temp file, fsync,
+ * rename, catalog switch), which a directory registry reads while the bytes arrive and discards
+ * if the checksum fails, so nothing is half-published. A file the target already holds with
  * the same bytes is skipped. Failures of single files are results, not exceptions: the summary
- * says what was copied, skipped and failed. Throws only for bad input (InputError) or when
- * cancelled (CancelledError); a source that cannot be read is
- * a failure in the summary (`sourceFailures`), and the other sources are still copied.
+ * says what was copied, skipped and failed; so is a source that cannot be read
+ * (`sourceFailures`), and the other sources are still copied. Throws only for bad input
+ * (InputError) or when cancelled (CancelledError).
  */
 export async function mirrorBoxes(o: MirrorOptions): Promise<MirrorSummary> {
   const started = Date.now();
