@@ -39,3 +39,4 @@ export type { PackerEvent } from "./packer/machine-readable.js";
 export { VERSION } from "./version.js";
 export { chooseAcceleration, probeAccelerator, type AcceleratorChoice } from "./packer/accelerator.js";
 export { CancelledError } from "./errors.js";
+export * from "./mirror/index.js";

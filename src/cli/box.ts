@@ -2,6 +2,7 @@ import { Option, type Command } from "commander";
 import { InputError } from "../errors.js";
 import { findingDetail } from "./error-text.js";
 import { formatSize } from "./format.js";
+import { registerMirror } from "./box-mirror.js";
 import { examples } from "./help.js";
 import { portNumber, positiveInt } from "./options.js";
 
@@ -13,11 +14,12 @@ function defaultRegistry(): string {
 }
 
 export function register(program: Command): void {
-  const box = program.command("box").description("A self-hosted Vagrant box registry: publish, list, release, revoke, rm, serve, fsck.");
+  const box = program.command("box").description("A self-hosted Vagrant box registry: publish, list, release, revoke, rm, serve, fsck, mirror.");
   examples(box, [
     "homelab box publish out.box --name acme/node --box-version 1.0.0",
     "homelab box list",
     "homelab box serve --root registry --port 8080",
+    "homelab box mirror bento/debian-12 --to registry",
   ]);
 
   const publish = box
@@ -153,6 +155,8 @@ export function register(program: Command): void {
       process.stdout.write(`removed ${what}${detail}\n`);
     });
   examples(rm, ["homelab box rm acme/node@1.0.0", "homelab box rm acme/node@1.0.0/libvirt/amd64"]);
+
+  registerMirror(box);
 
   const fsck = box
     .command("fsck")

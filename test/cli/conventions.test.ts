@@ -26,6 +26,7 @@ const COMMANDS = [
   ["box", "list"],
   ["box", "rm"],
   ["box", "serve"],
+  ["box", "mirror"],
   ["builds"],
   ["clean"],
   ["version"],
