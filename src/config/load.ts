@@ -4,11 +4,12 @@ import type { z } from "zod";
 import { InputError } from "../errors.js";
 import { readRegularFile, ReadRefusedError } from "../fs/read-regular.js";
 import { checkConfigText, decodeConfigBytes, escapeInvisible, MAX_CONFIG_BYTES, positionOf, quoteVisibly } from "./config-text.js";
-import { DEFAULTS, KNOWN_ALPINE_ISO_SHA256, PAUSE_IMAGE_BY_MINOR } from "./defaults.js";
+import { containerdSupports, supportedContainerd } from "./containerd-support.js";
+import { DEFAULTS, KNOWN_ALPINE_ISO_SHA256, KNOWN_CONTAINERD_SHA256, KNOWN_RUNC_SHA256, PAUSE_IMAGE_BY_MINOR } from "./defaults.js";
 import { didYouMean } from "./did-you-mean.js";
 import { archOf, osFamily } from "../os/index.js";
 import { checkDocument, checkStructure, MAX_ALIAS_EXPANSION } from "./document-checks.js";
-import { configSchema, type Config } from "./schema.js";
+import { configSchema, type Config, type ReleasePin } from "./schema.js";
 import { SourceMap } from "./source-map.js";
 
 /** One problem in a config file, already located. */
@@ -166,12 +167,68 @@ function resolve(
     }
     config.base = { ...base, image };
   }
+  const problems: ConfigProblem[] = [];
   if (k8s !== undefined) {
     config.k8s = { distribution: k8s.distribution, bake: k8s.bake, version: k8s.version ?? DEFAULTS.k8s[k8s.distribution] };
+    problems.push(...resolveRuntime(config, k8s, map));
   }
-  const problems = crossCheck(config, map, source);
+  problems.push(...crossCheck(config, map, source));
   if (problems.length > 0) throw new ConfigError(file, problems);
   return config;
+}
+
+type RawK8s = NonNullable<z.output<typeof configSchema>["k8s"]>;
+
+/**
+ * The containerd and runc a Debian kubeadm node installs (upstream releases, pinned with their
+ * sha256), checked against containerd's Kubernetes support table. Other nodes keep their
+ * distribution's runtime, and a pin there would be silently ignored: it is refused.
+ */
+function resolveRuntime(config: Config, k8s: RawK8s, map: SourceMap): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (config.family !== "debian" || k8s.distribution !== "kubeadm") {
+    for (const key of ["containerd", "runc"] as const) {
+      if (k8s[key] === undefined) continue;
+      const runs = k8s.distribution === "k3s" ? "k3s runs its embedded containerd" : "Alpine nodes run Alpine's packaged containerd and runc";
+      problems.push({ ...map.locate(["k8s", key]), path: `k8s.${key}`, message: `expected no ${key} pin here: only Debian kubeadm nodes install upstream releases (${runs})` });
+    }
+    return problems;
+  }
+  const arch = config.debian.arch;
+  const pin = (key: "containerd" | "runc", known: Readonly<Record<string, string>>, file: (v: string) => string): ReleasePin | undefined => {
+    const given = k8s[key];
+    const version = given?.version ?? DEFAULTS[key].version;
+    const sha = given?.sha256?.slice("sha256:".length) ?? known[`${version}/${arch}`];
+    if (sha === undefined) {
+      problems.push({
+        ...map.locate(["k8s", key, "version"]),
+        path: `k8s.${key}.sha256`,
+        message: `expected the sha256 of ${file(version)} (homelab has no checksum for ${key} ${version} on ${arch}): set k8s.${key}.sha256: sha256:<hex>`,
+      });
+      return undefined;
+    }
+    return { version, sha256: sha, url: (given?.url ?? DEFAULTS[key].url).replace(/\/+$/, "") };
+  };
+  const goarch = arch === "x86_64" ? "amd64" : "arm64";
+  const containerd = pin("containerd", KNOWN_CONTAINERD_SHA256, (v) => `containerd-${v}-linux-${goarch}.tar.gz`);
+  const runc = pin("runc", KNOWN_RUNC_SHA256, () => `runc.${goarch}`);
+  const minor = Number(/^v1\.(\d+)\./.exec(config.k8s!.version)?.[1]);
+  if (containerd !== undefined && !containerdSupports(containerd.version, minor)) {
+    const range = supportedContainerd(minor);
+    const given = k8s.containerd?.version !== undefined;
+    problems.push({
+      ...map.locate(given ? ["k8s", "containerd", "version"] : k8s.version !== undefined ? ["k8s", "version"] : ["k8s"]),
+      path: given ? "k8s.containerd.version" : "k8s.version",
+      message:
+        `expected a containerd release that containerd recommends for Kubernetes 1.${minor}, got containerd ${containerd.version}` +
+        `${given ? "" : " (homelab's default)"} with k8s.version ${config.k8s!.version}: ` +
+        (range === undefined
+          ? `containerd's RELEASES.md lists no containerd release for Kubernetes 1.${minor} yet`
+          : `containerd's RELEASES.md recommends ${range} for 1.${minor}`),
+    });
+  }
+  if (containerd !== undefined && runc !== undefined) config.k8s!.runtime = { containerd, runc };
+  return problems;
 }
 
 /** The Alpine pins with the ISO checksum: given, or known to homelab for that release. */

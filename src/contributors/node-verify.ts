@@ -27,6 +27,11 @@ export const nodeVerify: Contributor = {
     if (distribution === "kubeadm") {
       env.K8S_VERSION = ref("var.k8s_version");
       env.PAUSE_IMAGE = ref("var.pause_image");
+      // The variables k8s-node added with the pinned runtime (Debian): the versions must match.
+      if (config.k8s?.runtime !== undefined) {
+        env.CONTAINERD_VERSION = ref("var.containerd_version");
+        env.RUNC_VERSION = ref("var.runc_version");
+      }
     } else {
       env.K3S_VERSION = ref("var.k3s_version");
     }

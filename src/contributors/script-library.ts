@@ -21,7 +21,17 @@ export const SCRIPT_PARTS: Readonly<Record<ScriptName, readonly string[]>> = {
   base: ["lib/log.sh", "lib/write_file.sh", "@/os.sh", "@/base.sh", "steps/base.sh"],
   "k8s-kernel": ["lib/log.sh", "lib/write_file.sh", "lib/mount.sh", "@/os.sh", "steps/kernel.sh"],
   "k8s-swap": ["lib/log.sh", "@/os.sh", "steps/swap.sh"],
-  "k8s-containerd": ["lib/log.sh", "lib/write_file.sh", "lib/toml.sh", "lib/checks.sh", "@/os.sh", "@/containerd.sh", "steps/runtime.sh"],
+  "k8s-containerd": [
+    "lib/log.sh",
+    "lib/write_file.sh",
+    "lib/download.sh",
+    "lib/verify_sha256.sh",
+    "lib/toml.sh",
+    "lib/checks.sh",
+    "@/os.sh",
+    "@/containerd.sh",
+    "steps/runtime.sh",
+  ],
   "k8s-kubeadm": ["lib/log.sh", "lib/write_file.sh", "lib/download.sh", "lib/verify_sha256.sh", "@/os.sh", "@/kubelet.sh", "steps/kubeadm.sh"],
   "k8s-k3s": ["lib/log.sh", "lib/write_file.sh", "lib/download.sh", "lib/verify_sha256.sh", "lib/checks.sh", "@/os.sh", "@/k3s.sh", "steps/k3s.sh"],
   "node-verify": [
