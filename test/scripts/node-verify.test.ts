@@ -3,11 +3,14 @@ import { type FixtureServer, serveFixtures, sha256Hex } from "../support/fixture
 import type { Sandbox } from "../support/sandbox.js";
 import { canRun, familySandbox, shippedScript } from "../support/shipped.js";
 import { ALPINE, DEBIAN, fakeK3s, MOUNTINFO, type FamilyUserland } from "../support/shims.js";
-import { KUBEADM_135_IMAGES, kubernetesReleases, NODE_PACKAGES } from "./fixtures.js";
+import { KUBEADM_135_IMAGES, kubernetesReleases, NODE_PACKAGES, runtimeReleases } from "./fixtures.js";
 
 const PAUSE = "registry.k8s.io/pause:3.10.1";
 const K8S = "v1.35.1";
 const K3S = "v1.31.4+k3s1";
+/** The runtime releases the Debian node installs (what the shims' `containerd`/`runc --version` print). */
+const CONTAINERD = "2.3.4";
+const RUNC = "1.4.3";
 
 /** What every node passes: the promises of k8s-kernel and k8s-swap. */
 const KERNEL_OK = [
@@ -44,7 +47,7 @@ const CASES: VerifyCase[] = [
   {
     fam: DEBIAN,
     containerd: [
-      "ok   containerd cgroup driver systemd", "ok   containerd runc runtime type", "ok   containerd sandbox image", "ok   containerd CNI dir",
+      "ok   containerd version", "ok   runc version", "ok   containerd config version", "ok   containerd cgroup driver systemd", "ok   containerd runc runtime type", "ok   containerd sandbox image", "ok   containerd CNI dir",
       "ok   containerd CNI config dir", "ok   CNI plugins in /usr/lib/cni",
     ],
     kubeletService: ["ok   kubelet kubeadm drop-in"],
@@ -68,8 +71,10 @@ afterEach(async () => {
  * state those steps leave. It starts with swap on and the init system's default root propagation.
  */
 async function preparedNode(fam: FamilyUserland, distribution: "kubeadm" | "k3s" | "none", bake: string): Promise<Sandbox> {
+  const runtime = runtimeReleases(fam, CONTAINERD, RUNC, "amd64");
   server = await serveFixtures({
     ...kubernetesReleases(fam, K8S, "amd64"),
+    ...runtime.routes,
     [`/k3s/v1.31.4%2Bk3s1/sha256sum-amd64.txt`]: `${sha256Hex(fakeK3s(fam, K3S))}  k3s\n`,
     [`/k3s/v1.31.4%2Bk3s1/k3s`]: fakeK3s(fam, K3S),
   });
@@ -84,6 +89,9 @@ async function preparedNode(fam: FamilyUserland, distribution: "kubeadm" | "k3s"
   const env = {
     PAUSE_IMAGE: PAUSE, K8S_VERSION: K8S, K3S_VERSION: K3S, K8S_BAKE: bake, ARCH: "x86_64",
     K8S_DOWNLOAD_URL: `${server.url}/release`, CRICTL_DOWNLOAD_URL: `${server.url}/cri-tools`, K3S_DOWNLOAD_URL: `${server.url}/k3s`,
+    // Debian's k8s-containerd installs the pinned releases (Alpine's ignores these).
+    CONTAINERD_VERSION: CONTAINERD, CONTAINERD_SHA256: runtime.sha256.containerd, CONTAINERD_DOWNLOAD_URL: `${server.url}/containerd`,
+    RUNC_VERSION: RUNC, RUNC_SHA256: runtime.sha256.runc, RUNC_DOWNLOAD_URL: `${server.url}/runc`,
   };
   for (const step of steps) {
     const r = await sb.run(shippedScript(fam.family, step), env);
@@ -94,7 +102,7 @@ async function preparedNode(fam: FamilyUserland, distribution: "kubeadm" | "k3s"
 }
 
 const verify = (s: Sandbox, fam: FamilyUserland, env: Record<string, string>) =>
-  s.run(shippedScript(fam.family, "node-verify"), { ARCH: "x86_64", PAUSE_IMAGE: PAUSE, K8S_VERSION: K8S, K3S_VERSION: K3S, ...env });
+  s.run(shippedScript(fam.family, "node-verify"), { ARCH: "x86_64", PAUSE_IMAGE: PAUSE, K8S_VERSION: K8S, K3S_VERSION: K3S, CONTAINERD_VERSION: CONTAINERD, RUNC_VERSION: RUNC, ...env });
 const verdicts = (out: string) => out.split("\n").filter((l) => /^(ok  |FAIL)/.test(l));
 const failures = (out: string) => verdicts(out).filter((l) => l.startsWith("FAIL"));
 
@@ -117,7 +125,7 @@ describe.each(CASES)("node-verify on $fam.family", (c) => {
     expect(r.code).toBe(0);
     expect(verdicts(r.stdout).slice(KERNEL_OK.length + SERVICE_OK.length + c.containerd.length)).toEqual([
       "ok   kubelet service enabled", "ok   kubelet service not started", ...c.kubeletService, "ok   kubeadm version", "ok   /etc/kubernetes-version",
-      `ok   kubelet cgroup driver ${c.containerd[0]!.split(" ").pop()} for kubeadm`, "ok   /etc/crictl.yaml", "ok   crictl installed",
+      `ok   kubelet cgroup driver ${c.containerd.find((l) => l.includes("cgroup driver"))!.split(" ").pop()} for kubeadm`, "ok   /etc/crictl.yaml", "ok   crictl installed",
       "ok   pre-pulled images are exactly 7 expected",
     ]);
   });
