@@ -169,7 +169,19 @@ function resolve(
   }
   const problems: ConfigProblem[] = [];
   if (k8s !== undefined) {
-    config.k8s = { distribution: k8s.distribution, bake: k8s.bake, version: k8s.version ?? DEFAULTS.k8s[k8s.distribution] };
+    config.k8s = {
+      distribution: k8s.distribution,
+      bake: k8s.bake,
+      version: k8s.version ?? DEFAULTS.k8s[k8s.distribution],
+      bootCheck: k8s.bootCheck ?? k8s.bake === "airgap",
+    };
+    if (k8s.bootCheck === true && k8s.bake !== "airgap") {
+      problems.push({
+        ...map.locate(["k8s", "bootCheck"]),
+        path: "k8s.bootCheck",
+        message: `expected bake airgap for the boot check (it boots Kubernetes offline from the baked images), got bake ${k8s.bake}`,
+      });
+    }
     problems.push(...resolveRuntime(config, k8s, map));
   }
   problems.push(...crossCheck(config, map, source));

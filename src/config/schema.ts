@@ -128,6 +128,13 @@ const k8sSchema = z
         "How much Kubernetes is baked into the image: airgap (binaries and images), binary " +
           "(binaries only) or none (only kernel, swap and container runtime are prepared).",
       ),
+    bootCheck: z
+      .boolean()
+      .optional()
+      .describe(
+        "Boot Kubernetes once inside the build, offline, from what the image holds, then remove every trace " +
+          "(kubeadm init/reset, or a k3s server until the node is Ready). Needs bake airgap; on by default there.",
+      ),
     containerd: releasePin("containerd", "containerd-<version>-linux-<amd64|arm64>.tar.gz", DEFAULTS.containerd.version).optional(),
     runc: releasePin("runc", "runc.<amd64|arm64>", DEFAULTS.runc.version).optional(),
   })
@@ -200,7 +207,7 @@ type ParsedConfig = z.output<typeof configSchema>;
 interface ConfigCommon extends Omit<ParsedConfig, "k8s" | "alpine" | "debian" | "base"> {
   /** A bring-your-own base image; `image` is an absolute path or a URL after loading. */
   base?: NonNullable<ParsedConfig["base"]>;
-  k8s?: { distribution: Distribution; version: string; bake: BakeMode; runtime?: RuntimePins };
+  k8s?: { distribution: Distribution; version: string; bake: BakeMode; bootCheck: boolean; runtime?: RuntimePins };
 }
 
 /** A pinned upstream release file: version, its sha256 for the image's arch, download base. */

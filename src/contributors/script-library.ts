@@ -7,7 +7,16 @@
  */
 
 /** Which script a step runs; the base step is `base-<family>` in the bundle but one script. */
-export type ScriptName = "base" | "k8s-kernel" | "k8s-swap" | "k8s-containerd" | "k8s-kubeadm" | "k8s-k3s" | "node-verify" | "sysprep";
+export type ScriptName =
+  | "base"
+  | "k8s-kernel"
+  | "k8s-swap"
+  | "k8s-containerd"
+  | "k8s-kubeadm"
+  | "k8s-k3s"
+  | "node-verify"
+  | "k8s-boot-check"
+  | "sysprep";
 
 /** The family's own directory in a part's path. */
 const FAMILY = "@";
@@ -45,6 +54,7 @@ export const SCRIPT_PARTS: Readonly<Record<ScriptName, readonly string[]>> = {
     "@/k3s.sh",
     "steps/verify.sh",
   ],
+  "k8s-boot-check": ["lib/log.sh", "lib/offline.sh", "@/os.sh", "steps/boot.sh"],
   sysprep: ["lib/log.sh", "lib/write_file.sh", "lib/checks.sh", "@/os.sh", "steps/sysprep.sh"],
 };
 
