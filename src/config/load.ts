@@ -429,7 +429,7 @@ function expected(issue: Issue): string {
 }
 
 function article(type: string): string {
-  const named: Record<string, string> = { object: "a mapping", array: "a list", string: "a string", number: "a number", int: "a whole number" };
+  const named: Record<string, string> = { object: "a mapping", array: "a list", string: "a string", number: "a number", int: "a whole number", boolean: "true or false" };
   return named[type] ?? type;
 }
 

@@ -13,7 +13,7 @@ const BOOT_CHECK_TIMEOUT = "60m";
  */
 export const bootCheck: Contributor = {
   name: "boot-check",
-  order: 85,
+  order: 88,
   appliesTo: (config) => config.k8s?.bootCheck === true,
   contribute(bundle, config, context) {
     // var.k8s_distribution comes from node-verify (order 80), which every k8s node has.

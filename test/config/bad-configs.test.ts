@@ -71,6 +71,8 @@ const CORPUS: Array<{ name: string; yaml: string; where: string; says?: RegExp }
   { name: "containerd version with a v", yaml: "debian: {}\nk8s:\n  distribution: kubeadm\n  containerd: {version: v2.3.4}\n", where: "4:25: k8s.containerd.version", says: /without the v/ },
   { name: "containerd url with a quote", yaml: "debian: {}\nk8s:\n  distribution: kubeadm\n  containerd: {url: 'http://x\" ; reboot'}\n", where: "4:21: k8s.containerd.url" },
   { name: "containerd pin on Alpine", yaml: "k8s:\n  distribution: kubeadm\n  containerd: {version: 2.3.4}\n", where: "3:15: k8s.containerd", says: /only Debian kubeadm nodes install upstream releases \(Alpine nodes run Alpine's packaged containerd and runc\)/ },
+  { name: "boot check without the baked images", yaml: "k8s:\n  distribution: kubeadm\n  bake: binary\n  bootCheck: true\n", where: "4:14: k8s.bootCheck", says: /expected bake airgap for the boot check \(it boots Kubernetes offline from the baked images\), got bake binary/ },
+  { name: "boot check not a boolean", yaml: "k8s:\n  distribution: kubeadm\n  bootCheck: yes please\n", where: "3:14: k8s.bootCheck", says: /expected true or false, got "yes please"/ },
   { name: "runc pin on k3s", yaml: "debian: {}\nk8s:\n  distribution: k3s\n  runc: {version: 1.4.3}\n", where: "4:9: k8s.runc", says: /k3s runs its embedded containerd/ },
   { name: "base image with VirtualBox", yaml: "base:\n  image: /img/base.qcow2\n  checksum: sha256:" + "a".repeat(64) + "\nproviders: [virtualbox]\n", where: "4:12: providers" },
   { name: "base image without checksum", yaml: "base:\n  image: /img/base.qcow2\n", where: "2:3: base.checksum", says: /field is missing/ },

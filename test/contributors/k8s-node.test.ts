@@ -30,6 +30,8 @@ describe("Kubernetes node contributor (the design article's tests, as behaviour)
       "k8s-containerd",
       "k8s-kubeadm",
       "node-verify",
+      // bake airgap (the default): Kubernetes is booted once, offline, before sysprep.
+      "k8s-boot-check",
       "sysprep",
       "vagrant-box",
       "box-checksum",
@@ -143,5 +145,13 @@ describe("Kubernetes node contributor (the design article's tests, as behaviour)
       const vars = await parseHcl("v.hcl", String(renderBundle(bundleFor(yaml)).files.get("homelab.auto.pkrvars.hcl")!.content));
       expect(Object.keys(vars).filter((k) => k.startsWith("containerd_") || k.startsWith("runc_"))).toEqual([]);
     }
+  });
+
+  it("the boot check: on with bake airgap, off with k8s.bootCheck: false or another bake", async () => {
+    expect(bundleFor("k8s: {distribution: k3s}\n").steps()).toContain("k8s-boot-check");
+    expect(bundleFor("k8s: {distribution: k3s, bootCheck: false}\n").steps()).not.toContain("k8s-boot-check");
+    expect(bundleFor("k8s: {distribution: kubeadm, bake: binary}\n").steps()).not.toContain("k8s-boot-check");
+    const rendered = renderBundle(bundleFor("debian: {}\nk8s: {distribution: kubeadm}\n"));
+    expect((await bundleStep(rendered.files, "k8s-boot-check")).env).toEqual({ K8S_DISTRIBUTION: "kubeadm" });
   });
 });

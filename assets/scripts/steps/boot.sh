@@ -36,7 +36,7 @@ k3s_pid=""
 proven=""
 fw_saved=""
 
-node_name() { tr 'A-Z' 'a-z' </proc/sys/kernel/hostname; }
+node_name() { tr '[:upper:]' '[:lower:]' </proc/sys/kernel/hostname; }
 
 # absent_before PATHS: the ones that do not exist now (only those are removed afterwards: what
 # existed before the proof is not the proof's to remove).
@@ -51,7 +51,8 @@ remove_traces() {
 		rm -rf "$_p"
 	done <"$work/absent"
 	_left=$(while read -r _p; do if [ -e "$_p" ]; then echo "$_p"; fi; done <"$work/absent")
-	[ -z "$_left" ] || { printf '%s: ERROR: left behind by the boot check: %s\n' "$STEP" "$(echo $_left)" >&2; return 1; }
+	# shellcheck disable=SC2086 # the paths (no blanks in any) one after another on one line
+	[ -z "$_left" ] || { printf '%s: ERROR: left behind by the boot check: %s\n' "$STEP" "$(printf '%s ' $_left)" >&2; return 1; }
 }
 
 firewall_save() {
