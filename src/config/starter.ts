@@ -37,6 +37,13 @@ k8s:
   version: ${DEFAULTS.k8s.kubeadm} # a k3s version looks like ${DEFAULTS.k8s.k3s}
   # airgap: binaries and images baked in; binary: binaries only; none: runtime only.
   bake: airgap
+  # With airgap, the build boots Kubernetes once, offline, and removes every trace
+  # before the image is sealed; bootCheck: false skips that.
+  # bootCheck: true
+  # Debian kubeadm nodes install containerd and runc from their upstream releases
+  # (defaults ${DEFAULTS.containerd.version} and ${DEFAULTS.runc.version}); pin others with their sha256:
+  # containerd: { version: ${DEFAULTS.containerd.version}, sha256: "sha256:<hex>" }
+  # runc: { version: ${DEFAULTS.runc.version}, sha256: "sha256:<hex>" }
 
 # Vagrant providers to build: libvirt, virtualbox.
 providers:
