@@ -35,6 +35,8 @@ export const DEFAULTS = {
   // containerd 2.3 is the LTS line (supported to 2028-04) and is recommended for Kubernetes
   // 1.36; 2.3.4 its newest patch release (Aug 2026). runc 1.4.3 is the runc containerd 2.3.4
   // itself builds and tests with (containerd/containerd script/setup/runc-version at v2.3.4).
+  // Without a containerd pin, a node gets the newest release in KNOWN_CONTAINERD_SHA256 that the
+  // support table recommends for its Kubernetes minor (2.2.7 for 1.35); this one otherwise.
   containerd: {
     version: "2.3.4",
     url: "https://github.com/containerd/containerd/releases/download",
@@ -55,6 +57,9 @@ export const DEFAULTS = {
 export const KNOWN_CONTAINERD_SHA256: Readonly<Record<string, string>> = {
   "2.3.4/x86_64": "9d68969855fbf676cdb8ed758e420fb048d61f984f61de3e53eddfebe484d168",
   "2.3.4/aarch64": "a985fbb7e18fc0362d31a055338f5d7b0e087a3e27f14c70d1c5965399a29f95",
+  // 2.2 for Kubernetes 1.35 (the table lists no 2.3 there). amd64: kubespray and an unrelated
+  // public install script; no second source was found for arm64, so it has none.
+  "2.2.7/x86_64": "91cd216ea26a1b8b512219d3f205375c967e7b7de4dae571bc3dd16bfacd34b5",
 };
 
 /** sha256 of `runc.<amd64|arm64>` (upstream's static runc), sources as for containerd (runc_checksums). */

@@ -9,6 +9,7 @@ import { DEFAULTS, KNOWN_ALPINE_ISO_SHA256, KNOWN_CONTAINERD_SHA256, KNOWN_RUNC_
 import { didYouMean } from "./did-you-mean.js";
 import { archOf, osFamily } from "../os/index.js";
 import { checkDocument, checkStructure, MAX_ALIAS_EXPANSION } from "./document-checks.js";
+import { compareVersions } from "../semver.js";
 import { configSchema, type Config, type ReleasePin } from "./schema.js";
 import { SourceMap } from "./source-map.js";
 
@@ -207,9 +208,10 @@ function resolveRuntime(config: Config, k8s: RawK8s, map: SourceMap): ConfigProb
     return problems;
   }
   const arch = config.debian.arch;
+  const minor = Number(/^v1\.(\d+)\./.exec(config.k8s!.version)?.[1]);
   const pin = (key: "containerd" | "runc", known: Readonly<Record<string, string>>, file: (v: string) => string): ReleasePin | undefined => {
     const given = k8s[key];
-    const version = given?.version ?? DEFAULTS[key].version;
+    const version = given?.version ?? (key === "containerd" ? defaultContainerd(arch, minor) : DEFAULTS.runc.version);
     const sha = given?.sha256?.slice("sha256:".length) ?? known[`${version}/${arch}`];
     if (sha === undefined) {
       problems.push({
@@ -224,7 +226,6 @@ function resolveRuntime(config: Config, k8s: RawK8s, map: SourceMap): ConfigProb
   const goarch = arch === "x86_64" ? "amd64" : "arm64";
   const containerd = pin("containerd", KNOWN_CONTAINERD_SHA256, (v) => `containerd-${v}-linux-${goarch}.tar.gz`);
   const runc = pin("runc", KNOWN_RUNC_SHA256, () => `runc.${goarch}`);
-  const minor = Number(/^v1\.(\d+)\./.exec(config.k8s!.version)?.[1]);
   if (containerd !== undefined && !containerdSupports(containerd.version, minor)) {
     const range = supportedContainerd(minor);
     const given = k8s.containerd?.version !== undefined;
@@ -241,6 +242,16 @@ function resolveRuntime(config: Config, k8s: RawK8s, map: SourceMap): ConfigProb
   }
   if (containerd !== undefined && runc !== undefined) config.k8s!.runtime = { containerd, runc };
   return problems;
+}
+
+/** The newest containerd homelab has a checksum for that the table recommends for the minor (else the default). */
+function defaultContainerd(arch: string, minor: number): string {
+  const fitting = Object.keys(KNOWN_CONTAINERD_SHA256)
+    .map((key) => key.split("/") as [string, string])
+    .filter(([version, a]) => a === arch && containerdSupports(version, minor))
+    .map(([version]) => version)
+    .sort((a, b) => compareVersions(b, a));
+  return fitting[0] ?? DEFAULTS.containerd.version;
 }
 
 /** The Alpine pins with the ISO checksum: given, or known to homelab for that release. */

@@ -3,6 +3,7 @@ import { parseLatestReleases, latestReleasesUrl, type AlpineRelease } from "./al
 import { archiveIndexUrl, netinstFile, netinstSumsUrl, parseArchiveIndex, parseSha256Sums } from "./debian.js";
 import { defaultCacheDir, ResponseCache } from "./cache.js";
 import { CachedFetcher, type Fetched } from "./fetcher.js";
+import { parseGithubReleases, releaseChecksum, releasesUrl, type RuntimeName } from "./github.js";
 import { parseK3sChannels, type K3sChannels } from "./k3s.js";
 import { kubeadmConstantsUrl, parsePauseVersion, parseStableTxt, stableTxtUrl } from "./kubernetes.js";
 
@@ -18,6 +19,10 @@ export interface UpstreamOptions {
   k3sChannelsUrl?: string;
   /** Debian's cdimage base (holds `archive/`). Env HOMELAB_DEBIAN_CDIMAGE_URL. */
   debianCdimageUrl?: string;
+  /** GitHub's REST API (containerd's and runc's release lists). Env HOMELAB_GITHUB_API_URL. */
+  githubApiUrl?: string;
+  /** GitHub itself (release download files). Env HOMELAB_GITHUB_URL. */
+  githubUrl?: string;
   /** Cache directory. Env HOMELAB_CACHE_DIR (cache root; answers go to `<root>/versions`). */
   cacheDir?: string;
   /** How long cached answers are trusted without asking. Default 6 hours. */
@@ -35,6 +40,8 @@ export const DEFAULT_URLS = {
   kubernetesRelease: "https://dl.k8s.io/release",
   kubernetesSource: "https://raw.githubusercontent.com/kubernetes/kubernetes",
   k3sChannels: "https://update.k3s.io/v1-release/channels",
+  githubApi: "https://api.github.com",
+  github: "https://github.com",
 } as const;
 
 export const DEFAULT_TTL_MS = 6 * 60 * 60 * 1000;
@@ -42,7 +49,15 @@ export const DEFAULT_TIMEOUT_MS = 5000;
 
 /** The upstream sources, each answer cache-first. One instance per command run. */
 export class Upstream {
-  readonly urls: { alpineMirror: string; kubernetesRelease: string; kubernetesSource: string; k3sChannels: string; debianCdimage: string };
+  readonly urls: {
+    alpineMirror: string;
+    kubernetesRelease: string;
+    kubernetesSource: string;
+    k3sChannels: string;
+    debianCdimage: string;
+    githubApi: string;
+    github: string;
+  };
   private readonly fetcher: CachedFetcher;
 
   constructor(configMirror: string | undefined, opts: UpstreamOptions = {}) {
@@ -53,6 +68,8 @@ export class Upstream {
       kubernetesSource: opts.kubernetesSourceUrl ?? (env.HOMELAB_K8S_SOURCE_URL || DEFAULT_URLS.kubernetesSource),
       k3sChannels: opts.k3sChannelsUrl ?? (env.HOMELAB_K3S_CHANNELS_URL || DEFAULT_URLS.k3sChannels),
       debianCdimage: opts.debianCdimageUrl ?? (env.HOMELAB_DEBIAN_CDIMAGE_URL || DEFAULTS.debian.netinst.cdimage),
+      githubApi: opts.githubApiUrl ?? (env.HOMELAB_GITHUB_API_URL || DEFAULT_URLS.githubApi),
+      github: opts.githubUrl ?? (env.HOMELAB_GITHUB_URL || DEFAULT_URLS.github),
     };
     for (const [name, url] of Object.entries(this.urls)) {
       if (!/^https?:\/\//.test(url)) throw new TypeError(`${name}: expected an http(s) URL, got ${JSON.stringify(url)}`);
@@ -94,5 +111,16 @@ export class Upstream {
   /** The sha256 Debian publishes for a netinst ISO (404 when the release is not in the archive). */
   debianNetinstSha256(version: string, darch: string): Promise<Fetched<string>> {
     return this.fetcher.get(netinstSumsUrl(this.urls.debianCdimage, version, darch), (body) => parseSha256Sums(body, netinstFile(version, darch)));
+  }
+
+  /** The final releases of containerd or runc (X.Y.Z), from GitHub's release list. */
+  runtimeReleases(name: RuntimeName): Promise<Fetched<string[]>> {
+    return this.fetcher.get(releasesUrl(this.urls.githubApi, name), parseGithubReleases);
+  }
+
+  /** The sha256 a containerd or runc release publishes for its file of one arch (404: no such release). */
+  runtimeSha256(name: RuntimeName, version: string, goarch: string): Promise<Fetched<string>> {
+    const { url, file } = releaseChecksum(this.urls.github, name, version, goarch);
+    return this.fetcher.get(url, (body) => parseSha256Sums(body, file));
   }
 }

@@ -9,7 +9,7 @@ export interface PinVersion extends VersionCore {
   readonly build: number;
 }
 
-export type VersionKind = "alpine" | "kubeadm" | "k3s" | "debian";
+export type VersionKind = "alpine" | "kubeadm" | "k3s" | "debian" | "release";
 
 // Same shapes as the config schema's patterns, with the numbers captured.
 const SHAPES: Record<VersionKind, RegExp> = {
@@ -18,6 +18,8 @@ const SHAPES: Record<VersionKind, RegExp> = {
   k3s: /^v(1)\.(\d{1,2})\.(\d{1,3})\+k3s(\d{1,2})$/,
   // A Debian point release (12.15.0): its minor counts the point releases of the major.
   debian: /^(\d{1,2})\.(\d{1,2})\.(\d{1,2})$/,
+  // An upstream release X.Y.Z (containerd, runc).
+  release: /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/,
 };
 
 export function parseVersion(kind: VersionKind, text: string): PinVersion | undefined {

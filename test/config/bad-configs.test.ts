@@ -64,7 +64,7 @@ const CORPUS: Array<{ name: string; yaml: string; where: string; says?: RegExp }
   { name: "containerd the table rules out for the Kubernetes minor", yaml: "debian: {}\nk8s:\n  distribution: kubeadm\n  version: v1.36.5\n  containerd: {version: 2.1.9, sha256: sha256:" + "a".repeat(64) + "}\n", where: "5:25: k8s.containerd.version", says: /got containerd 2\.1\.9 with k8s\.version v1\.36\.5: containerd's RELEASES\.md recommends 2\.3\.0\+, 2\.2\.0\+ for 1\.36/ },
   { name: "containerd patch below the table's first for its line", yaml: "debian: {}\nk8s:\n  distribution: kubeadm\n  version: v1.35.1\n  containerd:\n    version: 2.1.4\n    sha256: sha256:" + "a".repeat(64) + "\n", where: "6:14: k8s.containerd.version", says: /recommends 2\.2\.0\+, 2\.1\.5\+ for 1\.35/ },
   { name: "default containerd with a Kubernetes minor the table has no row for", yaml: "debian: {}\nk8s:\n  distribution: kubeadm\n  version: v1.37.1\n", where: "4:12: k8s.version", says: /got containerd 2\.3\.4 \(homelab's default\) with k8s\.version v1\.37\.1: containerd's RELEASES\.md lists no containerd release for Kubernetes 1\.37 yet/ },
-  { name: "default containerd 2.3 with Kubernetes 1.35 (2.3 is not listed for 1.35)", yaml: "debian: {}\nk8s:\n  distribution: kubeadm\n  version: v1.35.1\n", where: "4:12: k8s.version", says: /recommends 2\.2\.0\+, 2\.1\.5\+ for 1\.35/ },
+  { name: "no known containerd for the Kubernetes minor (1.34: 2.1.3+ or 2.0.6+)", yaml: "debian: {}\nk8s:\n  distribution: kubeadm\n  version: v1.34.2\n", where: "4:12: k8s.version", says: /got containerd 2\.3\.4 \(homelab's default\) with k8s\.version v1\.34\.2: containerd's RELEASES\.md recommends 2\.1\.3\+, 2\.0\.6\+ for 1\.34/ },
   { name: "containerd 1.x", yaml: "debian: {}\nk8s:\n  distribution: kubeadm\n  version: v1.34.2\n  containerd: {version: 1.7.28, sha256: sha256:" + "a".repeat(64) + "}\n", where: "5:25: k8s.containerd.version", says: /recommends 2\.1\.3\+, 2\.0\.6\+ for 1\.34/ },
   { name: "containerd release homelab has no checksum for", yaml: "debian: {}\nk8s:\n  distribution: kubeadm\n  containerd: {version: 2.3.3}\n", where: "4:25: k8s.containerd.sha256", says: /expected the sha256 of containerd-2\.3\.3-linux-amd64\.tar\.gz/ },
   { name: "runc release homelab has no checksum for", yaml: "debian: {}\nk8s:\n  distribution: kubeadm\n  runc:\n    version: 1.3.6\n", where: "5:14: k8s.runc.sha256", says: /expected the sha256 of runc\.amd64/ },
@@ -145,5 +145,13 @@ describe("bad configs through the CLI", () => {
     expect(result.code).toBe(2);
     const located = result.stderr.split("\n").filter((l) => l.startsWith("  homelab.yaml:"));
     expect(located.map((l) => l.trim().split(": ")[0])).toEqual(["homelab.yaml:1:6", "homelab.yaml:3:9", "homelab.yaml:6:12", "homelab.yaml:8:9"]);
+  });
+});
+
+describe("the containerd a Debian kubeadm node gets without a pin", () => {
+  it("is the newest one homelab knows that containerd recommends for the Kubernetes minor", () => {
+    const runtime = (yaml: string) => parseConfig(yaml).k8s?.runtime?.containerd.version;
+    expect(runtime("debian: {}\nk8s: {distribution: kubeadm}\n")).toBe("2.3.4");
+    expect(runtime("debian: {}\nk8s: {distribution: kubeadm, version: v1.35.1}\n")).toBe("2.2.7");
   });
 });

@@ -26,8 +26,8 @@ export const KUBEADM_TAGS: Record<string, string> = {
 };
 
 /**
- * A stand-in for dl-cdn.alpinelinux.org, dl.k8s.io, raw.githubusercontent.com, update.k3s.io
- * and cdimage.debian.org on 127.0.0.1, serving the recorded formats in test/fixtures/versions, with
+ * A stand-in for dl-cdn.alpinelinux.org, dl.k8s.io, raw.githubusercontent.com, update.k3s.io,
+ * cdimage.debian.org, api.github.com and github.com (release downloads) on 127.0.0.1, serving the recorded formats in test/fixtures/versions, with
  * faults per path (slow, stalled, 404, garbage) and a log of the paths asked.
  */
 export class UpstreamServer {
@@ -56,6 +56,8 @@ export class UpstreamServer {
       kubernetesSourceUrl: `${this.base}/k8s/source`,
       k3sChannelsUrl: `${this.base}/k3s/v1-release/channels`,
       debianCdimageUrl: `${this.base}/debian-cd`,
+      githubApiUrl: `${this.base}/github-api`,
+      githubUrl: `${this.base}/github`,
     };
   }
 
@@ -67,6 +69,8 @@ export class UpstreamServer {
       HOMELAB_K8S_SOURCE_URL: u.kubernetesSourceUrl,
       HOMELAB_K3S_CHANNELS_URL: u.k3sChannelsUrl,
       HOMELAB_DEBIAN_CDIMAGE_URL: u.debianCdimageUrl,
+      HOMELAB_GITHUB_API_URL: u.githubApiUrl,
+      HOMELAB_GITHUB_URL: u.githubUrl,
     };
   }
 
@@ -116,6 +120,10 @@ export class UpstreamServer {
     if (path === "/debian-cd/archive/") return fixture("debian/archive/index.html");
     m = /^\/debian-cd\/archive\/(\d+\.\d+\.\d+)\/([a-z0-9]+)\/iso-cd\/SHA256SUMS$/.exec(path);
     if (m) return fixture(`debian/archive/${m[1]}/${m[2]}/iso-cd/SHA256SUMS`);
+    m = /^\/github-api\/repos\/([a-z]+\/[a-z]+)\/releases$/.exec(path);
+    if (m) return fixture(`github/${m[1]}/releases.json`);
+    m = /^\/github\/([a-z]+\/[a-z]+\/releases\/download\/v[0-9.]+\/[A-Za-z0-9._-]+)$/.exec(path);
+    if (m) return fixture(`github/${m[1]}`);
     return undefined;
   }
 }
