@@ -18,7 +18,7 @@ packages=(
   shellcheck bubblewrap busybox
   vagrant
   debootstrap extlinux syslinux-common fdisk e2fsprogs
-  zstd patch sudo containerd dash
+  zstd patch sudo dash xz-utils
   libarchive-tools python3 util-linux
   libvirt-daemon-system libvirt-daemon-system-sysv dnsmasq-base iptables nftables vagrant-libvirt iproute2
   nginx chromium

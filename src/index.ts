@@ -17,7 +17,7 @@ export { configJsonSchema } from "./config/json-schema.js";
 export { DEFAULTS, FLANNEL, PAUSE_IMAGE_BY_MINOR } from "./config/defaults.js";
 export { starterConfig } from "./config/starter.js";
 export type { Contributor, ContributeContext } from "./contributors/contributor.js";
-export { defaultContributors, baseOs, k8sNode, nodeVerify, sysprep } from "./contributors/index.js";
+export { defaultContributors, baseOs, bootCheck, k8sNode, nodeVerify, sysprep } from "./contributors/index.js";
 export { bakedCni } from "./contributors/k8s-node.js";
 export { buildBundle, sortContributors } from "./contributors/pipeline.js";
 export { PackerBundle } from "./bundle/bundle.js";

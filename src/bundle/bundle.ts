@@ -20,7 +20,7 @@ export interface CommonSourceOptions {
   iso_url?: Val<string>;
   iso_checksum?: Val<string>;
   http_directory?: string;
-  boot_wait?: string;
+  boot_wait?: Val<string>;
   boot_command?: Val<string>[];
   communicator?: "ssh" | "none";
   ssh_username?: Val<string>;

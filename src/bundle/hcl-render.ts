@@ -1,4 +1,4 @@
-import { isRef, isTemplate, type HclRef, type HclValue } from "./hcl-value.js";
+import { isChoice, isRef, isTemplate, type HclRef, type HclValue } from "./hcl-value.js";
 
 /**
  * Rendering of HCL2 in the layout `packer fmt` produces (hclwrite's rules): two-space indent,
@@ -84,6 +84,7 @@ export function renderValue(value: HclValue, depth = 0): string {
   if (typeof value === "boolean") return value ? "true" : "false";
   if (isRef(value)) return value.path;
   if (isTemplate(value)) return renderTemplate(value.parts);
+  if (isChoice(value)) return `${value.when.path} == ${quote(value.equals)} ? ${quote(value.then)} : ${quote(value.otherwise)}`;
   if (Array.isArray(value)) return renderList(value as readonly HclValue[], depth);
   return renderObject(value as { readonly [key: string]: HclValue }, depth);
 }
@@ -108,7 +109,7 @@ function renderObject(obj: { readonly [key: string]: HclValue }, depth: number):
 }
 
 function isScalar(v: HclValue): boolean {
-  return typeof v !== "object" || isRef(v) || isTemplate(v);
+  return typeof v !== "object" || isRef(v) || isTemplate(v) || isChoice(v);
 }
 
 const IDENTIFIER = /^[A-Za-z_][A-Za-z0-9_-]*$/;

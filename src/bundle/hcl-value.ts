@@ -15,12 +15,26 @@ export interface HclTemplate {
   readonly parts: ReadonlyArray<string | HclRef>;
 }
 
+/**
+ * One of two literal strings, chosen by Packer when it reads the file:
+ * `var.accelerator == "tcg" ? "120s" : "30s"`. Only a traversal and string literals: no other
+ * syntax can be emitted this way either.
+ */
+export interface HclChoice {
+  readonly kind: "choice";
+  readonly when: HclRef;
+  readonly equals: string;
+  readonly then: string;
+  readonly otherwise: string;
+}
+
 export type HclValue =
   | string
   | number
   | boolean
   | HclRef
   | HclTemplate
+  | HclChoice
   | readonly HclValue[]
   | { readonly [key: string]: HclValue };
 
@@ -35,6 +49,15 @@ export function template(...parts: ReadonlyArray<string | HclRef>): HclTemplate 
   return { kind: "template", parts };
 }
 
+/** `when == equals ? then : otherwise`, e.g. a boot wait that depends on the accelerator. */
+export function choice(when: HclRef, equals: string, then: string, otherwise: string): HclChoice {
+  return { kind: "choice", when, equals, then, otherwise };
+}
+
+export function isChoice(v: unknown): v is HclChoice {
+  return typeof v === "object" && v !== null && (v as HclChoice).kind === "choice";
+}
+
 export function isRef(v: unknown): v is HclRef {
   return typeof v === "object" && v !== null && (v as HclRef).kind === "ref" && typeof (v as HclRef).path === "string";
 }
@@ -44,4 +67,4 @@ export function isTemplate(v: unknown): v is HclTemplate {
 }
 
 /** A value, or an HCL reference to one (usually a variable). */
-export type Val<T> = T | HclRef | HclTemplate;
+export type Val<T> = T | HclRef | HclTemplate | HclChoice;

@@ -30,7 +30,43 @@ export const DEFAULTS = {
     kubeadm: "v1.36.5",
     k3s: "v1.36.5+k3s1",
   },
+  // The container runtime of Debian kubeadm nodes: upstream's static release, not Debian 12's
+  // containerd 1.6 (no current Kubernetes supports it; see src/config/containerd-support.ts).
+  // containerd 2.3 is the LTS line (supported to 2028-04) and is recommended for Kubernetes
+  // 1.36; 2.3.4 its newest patch release (Aug 2026). runc 1.4.3 is the runc containerd 2.3.4
+  // itself builds and tests with (containerd/containerd script/setup/runc-version at v2.3.4).
+  // Without a containerd pin, a node gets the newest release in KNOWN_CONTAINERD_SHA256 that the
+  // support table recommends for its Kubernetes minor (2.2.7 for 1.35); this one otherwise.
+  containerd: {
+    version: "2.3.4",
+    url: "https://github.com/containerd/containerd/releases/download",
+  },
+  runc: {
+    version: "1.4.3",
+    url: "https://github.com/opencontainers/runc/releases/download",
+  },
 } as const;
+
+/**
+ * sha256 of `containerd-<version>-linux-<amd64|arm64>.tar.gz` (the upstream release tarball) for
+ * releases homelab knows; any other needs `k8s.containerd.sha256`. Each was found identical in
+ * two unrelated public files: kubernetes-sigs/kubespray
+ * roles/kubespray_defaults/vars/main/checksums.yml (containerd_archive_checksums, main in Aug
+ * 2026) and a kubernetes/kops test fixture of staged assets.
+ */
+export const KNOWN_CONTAINERD_SHA256: Readonly<Record<string, string>> = {
+  "2.3.4/x86_64": "9d68969855fbf676cdb8ed758e420fb048d61f984f61de3e53eddfebe484d168",
+  "2.3.4/aarch64": "a985fbb7e18fc0362d31a055338f5d7b0e087a3e27f14c70d1c5965399a29f95",
+  // 2.2 for Kubernetes 1.35 (the table lists no 2.3 there). amd64: kubespray and an unrelated
+  // public install script; no second source was found for arm64, so it has none.
+  "2.2.7/x86_64": "91cd216ea26a1b8b512219d3f205375c967e7b7de4dae571bc3dd16bfacd34b5",
+};
+
+/** sha256 of `runc.<amd64|arm64>` (upstream's static runc), sources as for containerd (runc_checksums). */
+export const KNOWN_RUNC_SHA256: Readonly<Record<string, string>> = {
+  "1.4.3/x86_64": "f6ae8efc0fa40079e1475e97cbe9d1bd3f106a28d6af78a11d9f1bd565515e60",
+  "1.4.3/aarch64": "633301e2e32f8a5ad54031aab4901eb00308bec677dd15faa2751e8f9dab5ca4",
+};
 
 /**
  * sha256 of `alpine-virt-<version>-<arch>.iso` for releases homelab knows. Any other release

@@ -4,11 +4,13 @@ import type { z } from "zod";
 import { InputError } from "../errors.js";
 import { readRegularFile, ReadRefusedError } from "../fs/read-regular.js";
 import { checkConfigText, decodeConfigBytes, escapeInvisible, MAX_CONFIG_BYTES, positionOf, quoteVisibly } from "./config-text.js";
-import { DEFAULTS, KNOWN_ALPINE_ISO_SHA256, PAUSE_IMAGE_BY_MINOR } from "./defaults.js";
+import { containerdSupports, supportedContainerd } from "./containerd-support.js";
+import { DEFAULTS, KNOWN_ALPINE_ISO_SHA256, KNOWN_CONTAINERD_SHA256, KNOWN_RUNC_SHA256, PAUSE_IMAGE_BY_MINOR } from "./defaults.js";
 import { didYouMean } from "./did-you-mean.js";
 import { archOf, osFamily } from "../os/index.js";
 import { checkDocument, checkStructure, MAX_ALIAS_EXPANSION } from "./document-checks.js";
-import { configSchema, type Config } from "./schema.js";
+import { compareVersions } from "../semver.js";
+import { configSchema, type Config, type ReleasePin } from "./schema.js";
 import { SourceMap } from "./source-map.js";
 
 /** One problem in a config file, already located. */
@@ -166,18 +168,94 @@ function resolve(
     }
     config.base = { ...base, image };
   }
-  let k3sCni: ConfigProblem | undefined;
+  const problems: ConfigProblem[] = [];
   if (k8s !== undefined) {
-    const cni = k8s.distribution === "kubeadm" ? (k8s.cni ?? "flannel") : "none";
-    config.k8s = { distribution: k8s.distribution, bake: k8s.bake, version: k8s.version ?? DEFAULTS.k8s[k8s.distribution], cni };
+    config.k8s = {
+      distribution: k8s.distribution,
+      bake: k8s.bake,
+      version: k8s.version ?? DEFAULTS.k8s[k8s.distribution],
+      cni: k8s.distribution === "kubeadm" ? (k8s.cni ?? "flannel") : "none",
+      bootCheck: k8s.bootCheck ?? k8s.bake === "airgap",
+    };
     if (k8s.distribution === "k3s" && k8s.cni !== undefined) {
-      // Reported with the cross-field problems below (every problem at once).
-      k3sCni = { ...map.locate(["k8s", "cni"]), path: "k8s.cni", message: `expected no k8s.cni with distribution k3s (k3s brings its own flannel), got ${JSON.stringify(k8s.cni)}` };
+      problems.push({ ...map.locate(["k8s", "cni"]), path: "k8s.cni", message: `expected no k8s.cni with distribution k3s (k3s brings its own flannel), got ${JSON.stringify(k8s.cni)}` });
     }
+    if (k8s.bootCheck === true && k8s.bake !== "airgap") {
+      problems.push({
+        ...map.locate(["k8s", "bootCheck"]),
+        path: "k8s.bootCheck",
+        message: `expected bake airgap for the boot check (it boots Kubernetes offline from the baked images), got bake ${k8s.bake}`,
+      });
+    }
+    problems.push(...resolveRuntime(config, k8s, map));
   }
-  const problems = [...crossCheck(config, map, source), ...(k3sCni === undefined ? [] : [k3sCni])];
+  problems.push(...crossCheck(config, map, source));
   if (problems.length > 0) throw new ConfigError(file, problems);
   return config;
+}
+
+type RawK8s = NonNullable<z.output<typeof configSchema>["k8s"]>;
+
+/**
+ * The containerd and runc a Debian kubeadm node installs (upstream releases, pinned with their
+ * sha256), checked against containerd's Kubernetes support table. Other nodes keep their
+ * distribution's runtime, and a pin there would be silently ignored: it is refused.
+ */
+function resolveRuntime(config: Config, k8s: RawK8s, map: SourceMap): ConfigProblem[] {
+  const problems: ConfigProblem[] = [];
+  if (config.family !== "debian" || k8s.distribution !== "kubeadm") {
+    for (const key of ["containerd", "runc"] as const) {
+      if (k8s[key] === undefined) continue;
+      const runs = k8s.distribution === "k3s" ? "k3s runs its embedded containerd" : "Alpine nodes run Alpine's packaged containerd and runc";
+      problems.push({ ...map.locate(["k8s", key]), path: `k8s.${key}`, message: `expected no ${key} pin here: only Debian kubeadm nodes install upstream releases (${runs})` });
+    }
+    return problems;
+  }
+  const arch = config.debian.arch;
+  const minor = Number(/^v1\.(\d+)\./.exec(config.k8s!.version)?.[1]);
+  const pin = (key: "containerd" | "runc", known: Readonly<Record<string, string>>, file: (v: string) => string): ReleasePin | undefined => {
+    const given = k8s[key];
+    const version = given?.version ?? (key === "containerd" ? defaultContainerd(arch, minor) : DEFAULTS.runc.version);
+    const sha = given?.sha256?.slice("sha256:".length) ?? known[`${version}/${arch}`];
+    if (sha === undefined) {
+      problems.push({
+        ...map.locate(["k8s", key, "version"]),
+        path: `k8s.${key}.sha256`,
+        message: `expected the sha256 of ${file(version)} (homelab has no checksum for ${key} ${version} on ${arch}): set k8s.${key}.sha256: sha256:<hex>`,
+      });
+      return undefined;
+    }
+    return { version, sha256: sha, url: (given?.url ?? DEFAULTS[key].url).replace(/\/+$/, "") };
+  };
+  const goarch = arch === "x86_64" ? "amd64" : "arm64";
+  const containerd = pin("containerd", KNOWN_CONTAINERD_SHA256, (v) => `containerd-${v}-linux-${goarch}.tar.gz`);
+  const runc = pin("runc", KNOWN_RUNC_SHA256, () => `runc.${goarch}`);
+  if (containerd !== undefined && !containerdSupports(containerd.version, minor)) {
+    const range = supportedContainerd(minor);
+    const given = k8s.containerd?.version !== undefined;
+    problems.push({
+      ...map.locate(given ? ["k8s", "containerd", "version"] : k8s.version !== undefined ? ["k8s", "version"] : ["k8s"]),
+      path: given ? "k8s.containerd.version" : "k8s.version",
+      message:
+        `expected a containerd release that containerd recommends for Kubernetes 1.${minor}, got containerd ${containerd.version}` +
+        `${given ? "" : " (homelab's default)"} with k8s.version ${config.k8s!.version}: ` +
+        (range === undefined
+          ? `containerd's RELEASES.md lists no containerd release for Kubernetes 1.${minor} yet`
+          : `containerd's RELEASES.md recommends ${range} for 1.${minor}`),
+    });
+  }
+  if (containerd !== undefined && runc !== undefined) config.k8s!.runtime = { containerd, runc };
+  return problems;
+}
+
+/** The newest containerd homelab has a checksum for that the table recommends for the minor (else the default). */
+function defaultContainerd(arch: string, minor: number): string {
+  const fitting = Object.keys(KNOWN_CONTAINERD_SHA256)
+    .map((key) => key.split("/") as [string, string])
+    .filter(([version, a]) => a === arch && containerdSupports(version, minor))
+    .map(([version]) => version)
+    .sort((a, b) => compareVersions(b, a));
+  return fitting[0] ?? DEFAULTS.containerd.version;
 }
 
 /** The Alpine pins with the ISO checksum: given, or known to homelab for that release. */
@@ -366,7 +444,7 @@ function expected(issue: Issue): string {
 }
 
 function article(type: string): string {
-  const named: Record<string, string> = { object: "a mapping", array: "a list", string: "a string", number: "a number", int: "a whole number" };
+  const named: Record<string, string> = { object: "a mapping", array: "a list", string: "a string", number: "a number", int: "a whole number", boolean: "true or false" };
   return named[type] ?? type;
 }
 

@@ -95,6 +95,28 @@ const baseSchema = z
   })
   .describe("Bring your own base image (libvirt only).");
 
+/** A pinned upstream release: containerd's or runc's. */
+const releasePin = (what: string, file: string, example: string) =>
+  z
+    .strictObject({
+      version: z
+        .string()
+        .regex(SEMVER, `a ${what} release X.Y.Z (without the v)`)
+        .optional()
+        .describe(`Pinned ${what} release, e.g. ${example}.`),
+      sha256: z
+        .string()
+        .regex(SHA256, "sha256:<64 lowercase hex digits>")
+        .optional()
+        .describe(`sha256 of ${file} for the image's arch. Optional for releases homelab knows; required otherwise.`),
+      url: z
+        .string()
+        .regex(SAFE_URL, "an http(s) URL without spaces or quotes")
+        .optional()
+        .describe(`Release download base (files at <url>/v<version>/), e.g. a mirror of the GitHub releases.`),
+    })
+    .describe(`The ${what} a Debian kubeadm node runs (Alpine keeps its packaged one; k3s embeds its own).`);
+
 const k8sSchema = z
   .strictObject({
     distribution: z.enum(DISTRIBUTIONS).describe("kubeadm (upstream Kubernetes) or k3s."),
@@ -116,6 +138,15 @@ const k8sSchema = z
         "kubeadm only: the pod network the box carries (default flannel: its pinned manifest, and with bake airgap " +
           "its images), or none. k3s brings its own flannel.",
       ),
+    bootCheck: z
+      .boolean()
+      .optional()
+      .describe(
+        "Boot Kubernetes once inside the build, offline, from what the image holds, then remove every trace " +
+          "(kubeadm init/reset, or a k3s server until the node is Ready). Needs bake airgap; on by default there.",
+      ),
+    containerd: releasePin("containerd", "containerd-<version>-linux-<amd64|arm64>.tar.gz", DEFAULTS.containerd.version).optional(),
+    runc: releasePin("runc", "runc.<amd64|arm64>", DEFAULTS.runc.version).optional(),
   })
   // Checked on the k8s object itself so it is reported even when other fields are wrong too.
   .superRefine((k8s, ctx) => {
@@ -187,7 +218,21 @@ interface ConfigCommon extends Omit<ParsedConfig, "k8s" | "alpine" | "debian" | 
   /** A bring-your-own base image; `image` is an absolute path or a URL after loading. */
   base?: NonNullable<ParsedConfig["base"]>;
   /** `cni`: what the box carries for the pod network (always `none` for k3s, which embeds flannel). */
-  k8s?: { distribution: Distribution; version: string; bake: BakeMode; cni: Cni };
+  k8s?: { distribution: Distribution; version: string; bake: BakeMode; cni: Cni; bootCheck: boolean; runtime?: RuntimePins };
+}
+
+/** A pinned upstream release file: version, its sha256 for the image's arch, download base. */
+export interface ReleasePin {
+  version: string;
+  /** Lowercase hex, no prefix. */
+  sha256: string;
+  url: string;
+}
+
+/** The container runtime a Debian kubeadm node installs from upstream releases. */
+export interface RuntimePins {
+  containerd: ReleasePin;
+  runc: ReleasePin;
 }
 
 /** An Alpine image (homelab.yaml without a debian section). */

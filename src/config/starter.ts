@@ -40,6 +40,13 @@ k8s:
   # kubeadm's pod network, baked in: flannel (the default) or none. Leave it out for k3s,
   # which brings its own flannel.
   # cni: flannel
+  # With airgap, the build boots Kubernetes once, offline, and removes every trace
+  # before the image is sealed; bootCheck: false skips that.
+  # bootCheck: true
+  # Debian kubeadm nodes install containerd and runc from their upstream releases
+  # (defaults ${DEFAULTS.containerd.version} and ${DEFAULTS.runc.version}); pin others with their sha256:
+  # containerd: { version: ${DEFAULTS.containerd.version}, sha256: "sha256:<hex>" }
+  # runc: { version: ${DEFAULTS.runc.version}, sha256: "sha256:<hex>" }
 
 # Vagrant providers to build: libvirt, virtualbox.
 providers:

@@ -1,8 +1,8 @@
 import { FLANNEL, PAUSE_IMAGE_BY_MINOR } from "../config/defaults.js";
 import type { Config } from "../config/schema.js";
 import { archOf } from "../os/index.js";
-import { ref } from "../bundle/hcl-value.js";
 import type { PackerBundle } from "../bundle/bundle.js";
+import { ref, type HclRef } from "../bundle/hcl-value.js";
 import type { ContributeContext, Contributor } from "./contributor.js";
 import { addScriptStep } from "./script-step.js";
 
@@ -58,7 +58,9 @@ export const k8sNode: Contributor = {
       addScriptStep(bundle, config, context, {
         step: "k8s-containerd",
         contributor: NAME,
-        env: { PAUSE_IMAGE: ref("var.pause_image") },
+        env: { PAUSE_IMAGE: ref("var.pause_image"), ...runtimeEnv(bundle, config) },
+        // Debian downloads the containerd and runc releases.
+        ...(k8s.runtime === undefined ? {} : { timeout: DOWNLOAD_TIMEOUT }),
       });
       if (k8s.bake !== "none") {
         addScriptStep(bundle, config, context, {
@@ -127,6 +129,26 @@ export function bakedCni(config: Config): "flannel" | "none" {
   const k8s = config.k8s;
   if (k8s === undefined || k8s.distribution !== "kubeadm" || k8s.bake === "none") return "none";
   return k8s.cni;
+}
+
+/**
+ * The pinned containerd and runc releases (Debian kubeadm nodes), as Packer variables and the
+ * step environment that names them; none for nodes that keep their distribution's runtime.
+ */
+export function runtimeEnv(bundle: PackerBundle, config: Config): Record<string, HclRef> {
+  const runtime = config.k8s?.runtime;
+  if (runtime === undefined) return {};
+  const env: Record<string, HclRef> = { ARCH: ref("var.arch") };
+  for (const [name, pin] of [["containerd", runtime.containerd], ["runc", runtime.runc]] as const) {
+    const upper = name.toUpperCase();
+    bundle.addVariable(`${name}_version`, { type: "string", description: `Pinned ${name} release.` }, pin.version);
+    bundle.addVariable(`${name}_sha256`, { type: "string", description: `sha256 of the ${name} release file for this arch.` }, pin.sha256);
+    bundle.addVariable(`${name}_download_url`, { type: "string", description: `Where the ${name} release is downloaded from.` }, pin.url);
+    env[`${upper}_VERSION`] = ref(`var.${name}_version`);
+    env[`${upper}_SHA256`] = ref(`var.${name}_sha256`);
+    env[`${upper}_DOWNLOAD_URL`] = ref(`var.${name}_download_url`);
+  }
+  return env;
 }
 
 export function distributionOf(config: Config): "kubeadm" | "k3s" | "none" {

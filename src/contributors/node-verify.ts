@@ -29,6 +29,11 @@ export const nodeVerify: Contributor = {
       env.PAUSE_IMAGE = ref("var.pause_image");
       env.CNI = ref("var.cni");
       if (bakedCni(config) !== "none") env.CNI_MANIFEST_SHA256 = ref("var.cni_manifest_sha256");
+      // The variables k8s-node added with the pinned runtime (Debian): the versions must match.
+      if (config.k8s?.runtime !== undefined) {
+        env.CONTAINERD_VERSION = ref("var.containerd_version");
+        env.RUNC_VERSION = ref("var.runc_version");
+      }
     } else {
       env.K3S_VERSION = ref("var.k3s_version");
     }

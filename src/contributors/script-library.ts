@@ -7,7 +7,17 @@
  */
 
 /** Which script a step runs; the base step is `base-<family>` in the bundle but one script. */
-export type ScriptName = "base" | "k8s-kernel" | "k8s-swap" | "k8s-containerd" | "k8s-kubeadm" | "k8s-cni" | "k8s-k3s" | "node-verify" | "sysprep";
+export type ScriptName =
+  | "base"
+  | "k8s-kernel"
+  | "k8s-swap"
+  | "k8s-containerd"
+  | "k8s-kubeadm"
+  | "k8s-cni"
+  | "k8s-k3s"
+  | "node-verify"
+  | "k8s-boot-check"
+  | "sysprep";
 
 /** The family's own directory in a part's path. */
 const FAMILY = "@";
@@ -21,7 +31,17 @@ export const SCRIPT_PARTS: Readonly<Record<ScriptName, readonly string[]>> = {
   base: ["lib/log.sh", "lib/write_file.sh", "@/os.sh", "@/base.sh", "steps/base.sh"],
   "k8s-kernel": ["lib/log.sh", "lib/write_file.sh", "lib/mount.sh", "@/os.sh", "steps/kernel.sh"],
   "k8s-swap": ["lib/log.sh", "@/os.sh", "steps/swap.sh"],
-  "k8s-containerd": ["lib/log.sh", "lib/write_file.sh", "lib/toml.sh", "lib/checks.sh", "@/os.sh", "@/containerd.sh", "steps/runtime.sh"],
+  "k8s-containerd": [
+    "lib/log.sh",
+    "lib/write_file.sh",
+    "lib/download.sh",
+    "lib/verify_sha256.sh",
+    "lib/toml.sh",
+    "lib/checks.sh",
+    "@/os.sh",
+    "@/containerd.sh",
+    "steps/runtime.sh",
+  ],
   "k8s-kubeadm": ["lib/log.sh", "lib/write_file.sh", "lib/download.sh", "lib/verify_sha256.sh", "@/os.sh", "@/kubelet.sh", "steps/kubeadm.sh"],
   "k8s-cni": ["lib/log.sh", "lib/write_file.sh", "lib/download.sh", "lib/verify_sha256.sh", "@/os.sh", "@/containerd.sh", "steps/cni.sh"],
   "k8s-k3s": ["lib/log.sh", "lib/write_file.sh", "lib/download.sh", "lib/verify_sha256.sh", "lib/checks.sh", "@/os.sh", "@/k3s.sh", "steps/k3s.sh"],
@@ -36,6 +56,7 @@ export const SCRIPT_PARTS: Readonly<Record<ScriptName, readonly string[]>> = {
     "@/k3s.sh",
     "steps/verify.sh",
   ],
+  "k8s-boot-check": ["lib/log.sh", "lib/offline.sh", "@/os.sh", "steps/boot.sh"],
   sysprep: ["lib/log.sh", "lib/write_file.sh", "lib/checks.sh", "@/os.sh", "steps/sysprep.sh"],
 };
 

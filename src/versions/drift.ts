@@ -1,7 +1,8 @@
 import { FLANNEL, PAUSE_IMAGE_BY_MINOR } from "../config/defaults.js";
 import { bakedCni } from "../contributors/k8s-node.js";
 import { FLANNEL_MANIFEST_ASSET } from "./flannel.js";
-import type { Config } from "../config/schema.js";
+import type { Config, ReleasePin } from "../config/schema.js";
+import type { RuntimeName } from "./github.js";
 import { osFamily, type OsPin } from "../os/index.js";
 import { alpineBranchEnded, KUBERNETES_SUPPORTED_MINORS } from "./eol.js";
 import type { Fetched, Provenance } from "./fetcher.js";
@@ -20,7 +21,7 @@ export type Verdict = (typeof VERDICTS)[number];
 
 export interface PinReport {
   /** The homelab.yaml field. */
-  pin: "alpine.version" | "k8s.version" | "debian.iso" | "k8s.cni";
+  pin: "alpine.version" | "k8s.version" | "debian.iso" | "k8s.cni" | "k8s.containerd.version" | "k8s.runc.version";
   kind: VersionKind;
   pinned: string;
   /** Newest release of the pinned branch/minor. */
@@ -55,6 +56,12 @@ export async function checkVersions(config: Config, upstream: Upstream, today: D
   if (config.k8s?.distribution === "kubeadm") checks.push(checkKubeadm(config.k8s.version, upstream, report));
   if (config.k8s?.distribution === "k3s") checks.push(checkK3s(config.k8s.version, upstream, report));
   if (bakedCni(config) === "flannel") checks.push(checkFlannel(upstream, report));
+  const runtime = config.k8s?.runtime;
+  if (runtime !== undefined) {
+    const goarch = config.family === "debian" && config.debian.arch === "aarch64" ? "arm64" : "amd64";
+    checks.push(checkRuntime("containerd", runtime.containerd, goarch, upstream, report));
+    checks.push(checkRuntime("runc", runtime.runc, goarch, upstream, report));
+  }
   await Promise.all(checks);
   report.pins.sort((a, b) => a.pin.localeCompare(b.pin));
   return report;
@@ -247,6 +254,44 @@ async function checkK3s(pinned: string, upstream: Upstream, report: DriftReport)
   judgeKubernetes(row, v, ofMinor, { ok: true, value: row.newestStable }, undefined, `1.${newestMinor}`);
   report.pins.push(row);
 }
+
+/**
+ * A containerd or runc pin (Debian kubeadm nodes): newer patch or minor releases on GitHub, and
+ * the pinned sha256 against the one the release publishes. Whether a newer containerd minor suits
+ * the Kubernetes minor is the config loader's business (containerd's support table).
+ */
+async function checkRuntime(name: RuntimeName, pin: ReleasePin, goarch: string, upstream: Upstream, report: DriftReport): Promise<void> {
+  const v = parseVersion("release", pin.version)!;
+  const [releases, sha] = await Promise.all([
+    attempt(`${name} releases`, () => upstream.runtimeReleases(name), report),
+    attempt(`${name} ${pin.version} checksums`, () => upstream.runtimeSha256(name, pin.version, goarch), report),
+  ]);
+  const row: PinReport = { pin: `k8s.${name}.version`, kind: "release", pinned: pin.version, verdict: "current" };
+  if (releases.ok) {
+    const all = releases.value.map((r) => parseVersion("release", r)!).filter((r) => r !== undefined);
+    const newest = (list: PinVersion[]) => list.reduce((a, b) => (compareVersions(a, b) >= 0 ? a : b));
+    const sameLine = all.filter((r) => r.major === v.major && r.minor === v.minor);
+    if (sameLine.length > 0) row.newestPatch = text(newest(sameLine));
+    if (all.length > 0) row.newestStable = text(newest(all));
+  }
+  if (!releases.ok && !sha.ok && releases.missing) {
+    setVerdict(row, "unchecked", `could not check: ${releases.reason} (is the GitHub API URL right?)`);
+  } else if (releases.ok && !releases.value.includes(pin.version)) {
+    setVerdict(row, "not upstream", `${name} has no final release ${pin.version}`);
+  } else if (!sha.ok && sha.missing) {
+    setVerdict(row, "not upstream", `no checksum file for ${name} ${pin.version} (${sha.reason})`);
+  } else if (!releases.ok || !sha.ok) {
+    setVerdict(row, "unchecked", `could not check: ${(!releases.ok ? releases : (sha as { reason: string })).reason}`);
+  } else {
+    setVerdict(row, versionGap(v, parseVersion("release", row.newestPatch!)!, parseVersion("release", row.newestStable!)!));
+  }
+  report.pins.push(row);
+  if (sha.ok && sha.value !== pin.sha256) {
+    report.problems.push(`k8s.${name}: the pinned sha256 ${pin.sha256} is not the one ${name} ${pin.version} publishes for ${goarch} (${sha.value})`);
+  }
+}
+
+const text = (v: PinVersion) => `${v.major}.${v.minor}.${v.patch}`;
 
 /** Shared by kubeadm and k3s: same support policy, same verdict order. */
 function judgeKubernetes(

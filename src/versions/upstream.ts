@@ -4,6 +4,7 @@ import { archiveIndexUrl, netinstFile, netinstSumsUrl, parseArchiveIndex, parseS
 import { defaultCacheDir, ResponseCache } from "./cache.js";
 import { CachedFetcher, type Fetched } from "./fetcher.js";
 import { flannelReleaseUrl, parseGithubRelease, type GithubRelease } from "./flannel.js";
+import { parseGithubReleases, releaseChecksum, releasesUrl, type RuntimeName } from "./github.js";
 import { parseK3sChannels, type K3sChannels } from "./k3s.js";
 import { kubeadmConstantsUrl, parsePauseVersion, parseStableTxt, stableTxtUrl } from "./kubernetes.js";
 
@@ -21,6 +22,10 @@ export interface UpstreamOptions {
   debianCdimageUrl?: string;
   /** GitHub's API for flannel's releases (holds `latest` and `tags/<tag>`). Env HOMELAB_FLANNEL_RELEASES_URL. */
   flannelReleasesUrl?: string;
+  /** GitHub's REST API (containerd's and runc's release lists). Env HOMELAB_GITHUB_API_URL. */
+  githubApiUrl?: string;
+  /** GitHub itself (release download files). Env HOMELAB_GITHUB_URL. */
+  githubUrl?: string;
   /** Cache directory. Env HOMELAB_CACHE_DIR (cache root; answers go to `<root>/versions`). */
   cacheDir?: string;
   /** How long cached answers are trusted without asking. Default 6 hours. */
@@ -39,6 +44,8 @@ export const DEFAULT_URLS = {
   kubernetesSource: "https://raw.githubusercontent.com/kubernetes/kubernetes",
   k3sChannels: "https://update.k3s.io/v1-release/channels",
   flannelReleases: "https://api.github.com/repos/flannel-io/flannel/releases",
+  githubApi: "https://api.github.com",
+  github: "https://github.com",
 } as const;
 
 export const DEFAULT_TTL_MS = 6 * 60 * 60 * 1000;
@@ -53,6 +60,8 @@ export class Upstream {
     k3sChannels: string;
     debianCdimage: string;
     flannelReleases: string;
+    githubApi: string;
+    github: string;
   };
   private readonly fetcher: CachedFetcher;
 
@@ -65,6 +74,8 @@ export class Upstream {
       k3sChannels: opts.k3sChannelsUrl ?? (env.HOMELAB_K3S_CHANNELS_URL || DEFAULT_URLS.k3sChannels),
       debianCdimage: opts.debianCdimageUrl ?? (env.HOMELAB_DEBIAN_CDIMAGE_URL || DEFAULTS.debian.netinst.cdimage),
       flannelReleases: opts.flannelReleasesUrl ?? (env.HOMELAB_FLANNEL_RELEASES_URL || DEFAULT_URLS.flannelReleases),
+      githubApi: opts.githubApiUrl ?? (env.HOMELAB_GITHUB_API_URL || DEFAULT_URLS.githubApi),
+      github: opts.githubUrl ?? (env.HOMELAB_GITHUB_URL || DEFAULT_URLS.github),
     };
     for (const [name, url] of Object.entries(this.urls)) {
       if (!/^https?:\/\//.test(url)) throw new TypeError(`${name}: expected an http(s) URL, got ${JSON.stringify(url)}`);
@@ -111,5 +122,16 @@ export class Upstream {
   /** The sha256 Debian publishes for a netinst ISO (404 when the release is not in the archive). */
   debianNetinstSha256(version: string, darch: string): Promise<Fetched<string>> {
     return this.fetcher.get(netinstSumsUrl(this.urls.debianCdimage, version, darch), (body) => parseSha256Sums(body, netinstFile(version, darch)));
+  }
+
+  /** The final releases of containerd or runc (X.Y.Z), from GitHub's release list. */
+  runtimeReleases(name: RuntimeName): Promise<Fetched<string[]>> {
+    return this.fetcher.get(releasesUrl(this.urls.githubApi, name), parseGithubReleases);
+  }
+
+  /** The sha256 a containerd or runc release publishes for its file of one arch (404: no such release). */
+  runtimeSha256(name: RuntimeName, version: string, goarch: string): Promise<Fetched<string>> {
+    const { url, file } = releaseChecksum(this.urls.github, name, version, goarch);
+    return this.fetcher.get(url, (body) => parseSha256Sums(body, file));
   }
 }

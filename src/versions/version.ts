@@ -9,7 +9,7 @@ export interface PinVersion extends VersionCore {
   readonly build: number;
 }
 
-export type VersionKind = "alpine" | "kubeadm" | "k3s" | "debian" | "flannel";
+export type VersionKind = "alpine" | "kubeadm" | "k3s" | "debian" | "flannel" | "release";
 
 // Same shapes as the config schema's patterns, with the numbers captured.
 const SHAPES: Record<VersionKind, RegExp> = {
@@ -20,6 +20,8 @@ const SHAPES: Record<VersionKind, RegExp> = {
   debian: /^(\d{1,2})\.(\d{1,2})\.(\d{1,2})$/,
   // A flannel release tag (v0.28.9).
   flannel: /^v(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/,
+  // An upstream release X.Y.Z (containerd, runc).
+  release: /^(\d{1,3})\.(\d{1,3})\.(\d{1,3})$/,
 };
 
 export function parseVersion(kind: VersionKind, text: string): PinVersion | undefined {

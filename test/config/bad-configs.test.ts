@@ -62,6 +62,20 @@ const CORPUS: Array<{ name: string; yaml: string; where: string; says?: RegExp }
   { name: "Debian arm64 without a base image", yaml: "debian:\n  arch: aarch64\n", where: "2:9: base.image", says: /Debian 12 on aarch64 \(homelab has no arm64 installer ISO/ },
   { name: "Debian mirror with a base image", yaml: "debian: {mirror: 'http://mirror.lan/debian'}\nbase: {image: /b.qcow2, checksum: sha256:" + "a".repeat(64) + "}\n", where: "1:18: debian.mirror", says: /a base image keeps its own apt sources/ },
   { name: "Debian mirror not http", yaml: "debian:\n  mirror: ftp://ftp.debian.org/debian\n", where: "2:11: debian.mirror" },
+  // containerd's RELEASES.md Kubernetes support table (src/config/containerd-support.ts).
+  { name: "containerd the table rules out for the Kubernetes minor", yaml: "debian: {}\nk8s:\n  distribution: kubeadm\n  version: v1.36.5\n  containerd: {version: 2.1.9, sha256: sha256:" + "a".repeat(64) + "}\n", where: "5:25: k8s.containerd.version", says: /got containerd 2\.1\.9 with k8s\.version v1\.36\.5: containerd's RELEASES\.md recommends 2\.3\.0\+, 2\.2\.0\+ for 1\.36/ },
+  { name: "containerd patch below the table's first for its line", yaml: "debian: {}\nk8s:\n  distribution: kubeadm\n  version: v1.35.1\n  containerd:\n    version: 2.1.4\n    sha256: sha256:" + "a".repeat(64) + "\n", where: "6:14: k8s.containerd.version", says: /recommends 2\.2\.0\+, 2\.1\.5\+ for 1\.35/ },
+  { name: "default containerd with a Kubernetes minor the table has no row for", yaml: "debian: {}\nk8s:\n  distribution: kubeadm\n  version: v1.37.1\n", where: "4:12: k8s.version", says: /got containerd 2\.3\.4 \(homelab's default\) with k8s\.version v1\.37\.1: containerd's RELEASES\.md lists no containerd release for Kubernetes 1\.37 yet/ },
+  { name: "no known containerd for the Kubernetes minor (1.34: 2.1.3+ or 2.0.6+)", yaml: "debian: {}\nk8s:\n  distribution: kubeadm\n  version: v1.34.2\n", where: "4:12: k8s.version", says: /got containerd 2\.3\.4 \(homelab's default\) with k8s\.version v1\.34\.2: containerd's RELEASES\.md recommends 2\.1\.3\+, 2\.0\.6\+ for 1\.34/ },
+  { name: "containerd 1.x", yaml: "debian: {}\nk8s:\n  distribution: kubeadm\n  version: v1.34.2\n  containerd: {version: 1.7.28, sha256: sha256:" + "a".repeat(64) + "}\n", where: "5:25: k8s.containerd.version", says: /recommends 2\.1\.3\+, 2\.0\.6\+ for 1\.34/ },
+  { name: "containerd release homelab has no checksum for", yaml: "debian: {}\nk8s:\n  distribution: kubeadm\n  containerd: {version: 2.3.3}\n", where: "4:25: k8s.containerd.sha256", says: /expected the sha256 of containerd-2\.3\.3-linux-amd64\.tar\.gz/ },
+  { name: "runc release homelab has no checksum for", yaml: "debian: {}\nk8s:\n  distribution: kubeadm\n  runc:\n    version: 1.3.6\n", where: "5:14: k8s.runc.sha256", says: /expected the sha256 of runc\.amd64/ },
+  { name: "containerd version with a v", yaml: "debian: {}\nk8s:\n  distribution: kubeadm\n  containerd: {version: v2.3.4}\n", where: "4:25: k8s.containerd.version", says: /without the v/ },
+  { name: "containerd url with a quote", yaml: "debian: {}\nk8s:\n  distribution: kubeadm\n  containerd: {url: 'http://x\" ; reboot'}\n", where: "4:21: k8s.containerd.url" },
+  { name: "containerd pin on Alpine", yaml: "k8s:\n  distribution: kubeadm\n  containerd: {version: 2.3.4}\n", where: "3:15: k8s.containerd", says: /only Debian kubeadm nodes install upstream releases \(Alpine nodes run Alpine's packaged containerd and runc\)/ },
+  { name: "boot check without the baked images", yaml: "k8s:\n  distribution: kubeadm\n  bake: binary\n  bootCheck: true\n", where: "4:14: k8s.bootCheck", says: /expected bake airgap for the boot check \(it boots Kubernetes offline from the baked images\), got bake binary/ },
+  { name: "boot check not a boolean", yaml: "k8s:\n  distribution: kubeadm\n  bootCheck: yes please\n", where: "3:14: k8s.bootCheck", says: /expected true or false, got "yes please"/ },
+  { name: "runc pin on k3s", yaml: "debian: {}\nk8s:\n  distribution: k3s\n  runc: {version: 1.4.3}\n", where: "4:9: k8s.runc", says: /k3s runs its embedded containerd/ },
   { name: "base image with VirtualBox", yaml: "base:\n  image: /img/base.qcow2\n  checksum: sha256:" + "a".repeat(64) + "\nproviders: [virtualbox]\n", where: "4:12: providers" },
   { name: "base image without checksum", yaml: "base:\n  image: /img/base.qcow2\n", where: "2:3: base.checksum", says: /field is missing/ },
   { name: "base image path with a space", yaml: "base:\n  image: '/img/my base.qcow2'\n  checksum: sha256:" + "a".repeat(64) + "\n", where: "2:10: base.image" },
@@ -133,5 +147,13 @@ describe("bad configs through the CLI", () => {
     expect(result.code).toBe(2);
     const located = result.stderr.split("\n").filter((l) => l.startsWith("  homelab.yaml:"));
     expect(located.map((l) => l.trim().split(": ")[0])).toEqual(["homelab.yaml:1:6", "homelab.yaml:3:9", "homelab.yaml:6:12", "homelab.yaml:8:9"]);
+  });
+});
+
+describe("the containerd a Debian kubeadm node gets without a pin", () => {
+  it("is the newest one homelab knows that containerd recommends for the Kubernetes minor", () => {
+    const runtime = (yaml: string) => parseConfig(yaml).k8s?.runtime?.containerd.version;
+    expect(runtime("debian: {}\nk8s: {distribution: kubeadm}\n")).toBe("2.3.4");
+    expect(runtime("debian: {}\nk8s: {distribution: kubeadm, version: v1.35.1}\n")).toBe("2.2.7");
   });
 });

@@ -5,10 +5,10 @@ import { renderBundle } from "../../src/bundle/render-bundle.js";
 import { config } from "../support/configs.js";
 import { parseHcl } from "../support/hcl.js";
 import { bundleStep, canRun, familySandbox } from "../support/shipped.js";
-import { FAMILIES } from "../support/shims.js";
+import { DEBIAN, FAMILIES } from "../support/shims.js";
 import { FLANNEL } from "../../src/config/defaults.js";
 import { serveFixtures, sha256Hex } from "../support/fixture-server.js";
-import { FLANNEL_IMAGES, FLANNEL_MANIFEST, FLANNEL_VERSION, flannelRelease } from "../scripts/fixtures.js";
+import { FLANNEL_IMAGES, FLANNEL_MANIFEST, FLANNEL_VERSION, flannelRelease, NODE_PACKAGES, runtimeReleases } from "../scripts/fixtures.js";
 
 const bundleFor = (yaml: string) => buildBundle(config(yaml), defaultContributors());
 const k8sFiles = (files: Iterable<string>) => [...files].filter((f) => f.includes("k8s") || f.includes("kube") || f.includes("k3s"));
@@ -32,6 +32,8 @@ describe("Kubernetes node contributor (the design article's tests, as behaviour)
       "k8s-kubeadm",
       "k8s-cni",
       "node-verify",
+      // bake airgap (the default): Kubernetes is booted once, offline, before sysprep.
+      "k8s-boot-check",
       "sysprep",
       "vagrant-box",
       "box-checksum",
@@ -141,5 +143,59 @@ describe("Kubernetes node contributor (the design article's tests, as behaviour)
     for (const [path, file] of rendered.files) {
       if (path.startsWith("scripts/")) expect(String(file.content)).not.toContain("v1.35.9");
     }
+  });
+
+  it.skipIf(!canRun(DEBIAN))("Debian kubeadm: the pinned containerd and runc reach the bundle's k8s-containerd step, which installs them from the configured URLs", async () => {
+    const release = runtimeReleases(DEBIAN, "2.2.7", "1.3.6", "amd64");
+    const server = await serveFixtures(release.routes);
+    const sb = await familySandbox(DEBIAN, NODE_PACKAGES.debian);
+    try {
+      const yaml = [
+        "debian: {}",
+        "k8s:",
+        "  distribution: kubeadm",
+        "  version: v1.35.1",
+        `  containerd: {version: 2.2.7, sha256: "sha256:${release.sha256.containerd}", url: "${server.url}/containerd"}`,
+        `  runc: {version: 1.3.6, sha256: "sha256:${release.sha256.runc}", url: "${server.url}/runc"}`,
+        "",
+      ].join("\n");
+      const rendered = renderBundle(bundleFor(yaml));
+      const { script, env } = await bundleStep(rendered.files, "k8s-containerd");
+      expect(env).toEqual({
+        PAUSE_IMAGE: "registry.k8s.io/pause:3.10.1",
+        ARCH: "x86_64",
+        CONTAINERD_VERSION: "2.2.7",
+        CONTAINERD_SHA256: release.sha256.containerd,
+        CONTAINERD_DOWNLOAD_URL: `${server.url}/containerd`,
+        RUNC_VERSION: "1.3.6",
+        RUNC_SHA256: release.sha256.runc,
+        RUNC_DOWNLOAD_URL: `${server.url}/runc`,
+      });
+      sb.write("/.shim/containerd-version", "containerd github.com/containerd/containerd/v2 v2.2.7 abc\n");
+      sb.write("/.shim/runc-version", "runc version 1.3.6\n");
+      const r = await sb.run(script, env);
+      expect(r.code, r.stderr).toBe(0);
+      expect(server.requests).toEqual(["/containerd/v2.2.7/containerd-2.2.7-linux-amd64.tar.gz", "/runc/v1.3.6/runc.amd64"]);
+      // node-verify checks the same pins.
+      expect((await bundleStep(rendered.files, "node-verify")).env).toMatchObject({ CONTAINERD_VERSION: "2.2.7", RUNC_VERSION: "1.3.6" });
+    } finally {
+      sb.dispose();
+      await server.close();
+    }
+  });
+
+  it("Alpine and k3s nodes get no runtime pins (their containerd is packaged or embedded)", async () => {
+    for (const yaml of ["k8s: {distribution: kubeadm}\n", "debian: {}\nk8s: {distribution: k3s}\n"]) {
+      const vars = await parseHcl("v.hcl", String(renderBundle(bundleFor(yaml)).files.get("homelab.auto.pkrvars.hcl")!.content));
+      expect(Object.keys(vars).filter((k) => k.startsWith("containerd_") || k.startsWith("runc_"))).toEqual([]);
+    }
+  });
+
+  it("the boot check: on with bake airgap, off with k8s.bootCheck: false or another bake", async () => {
+    expect(bundleFor("k8s: {distribution: k3s}\n").steps()).toContain("k8s-boot-check");
+    expect(bundleFor("k8s: {distribution: k3s, bootCheck: false}\n").steps()).not.toContain("k8s-boot-check");
+    expect(bundleFor("k8s: {distribution: kubeadm, bake: binary}\n").steps()).not.toContain("k8s-boot-check");
+    const rendered = renderBundle(bundleFor("debian: {}\nk8s: {distribution: kubeadm}\n"));
+    expect((await bundleStep(rendered.files, "k8s-boot-check")).env).toEqual({ K8S_DISTRIBUTION: "kubeadm" });
   });
 });

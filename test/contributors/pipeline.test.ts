@@ -24,7 +24,9 @@ describe("contributor pipeline", () => {
     const steps = bundle.steps();
     expect(steps.indexOf("site-ca-certs")).toBe(steps.indexOf("base-alpine") + 1);
     expect(steps.indexOf("late-hardening")).toBe(steps.indexOf("node-verify") + 1);
-    expect(steps.indexOf("sysprep")).toBe(steps.indexOf("late-hardening") + 1);
+    // The boot check (88) boots what the image holds after every change, right before sysprep.
+    expect(steps.indexOf("k8s-boot-check")).toBe(steps.indexOf("late-hardening") + 1);
+    expect(steps.indexOf("sysprep")).toBe(steps.indexOf("k8s-boot-check") + 1);
   });
 
   it("refuses two contributors with the same order (a tie is a configuration error)", () => {

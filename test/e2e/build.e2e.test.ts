@@ -28,7 +28,9 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { hashFile, type BuildRecord } from "../../src/builder/record.js";
 import { BIN, runCli } from "../support/cli.js";
 import { openGuestDisk } from "../support/disk-image.js";
+import { releaseRoutes, runtimeRelease } from "../support/containerd-release.js";
 import { debianBaseImage, qemuProcesses } from "../support/e2e.js";
+import { type FixtureServer, serveFixtures } from "../support/fixture-server.js";
 import { parseHcl } from "../support/hcl.js";
 import { LibvirtNetns, MANAGEMENT_SUBNET, sh, STORAGE_POOL } from "../support/libvirt-netns.js";
 import { needTool } from "../support/tools.js";
@@ -70,6 +72,8 @@ describe.skipIf(!ready)("the chain a user runs: build --publish → serve → va
   let record: BuildRecord;
   let baseImage: string;
   let registry: { url: string; child: ChildProcess; log: string };
+  /** containerd's and runc's releases (real binaries, test/support/containerd-release.ts) on the host's loopback. */
+  let releases: FixtureServer | undefined;
   let lv: LibvirtNetns | undefined;
   const phases: Array<[string, number]> = [];
   let boxSize: number | undefined;
@@ -93,6 +97,12 @@ describe.skipIf(!ready)("the chain a user runs: build --publish → serve → va
     dir = mkdtempSync(join(tmpdir(), "homelab-e2e-build-"));
     // The VM disks live below it, and qemu runs as libvirt's own user: it must pass through.
     chmodSync(dir, 0o711);
+    // No GitHub here: the pinned containerd (2.1.9, so Kubernetes 1.35 by containerd's support
+    // table) and runc come from a server on the host's loopback, which the build VM reaches as
+    // 10.0.2.2 (QEMU user networking's address for the host).
+    const runtime = await runtimeRelease();
+    releases = await serveFixtures(releaseRoutes(runtime));
+    const guestUrl = releases.url.replace("127.0.0.1", "10.0.2.2");
     writeFileSync(
       join(dir, "homelab.yaml"),
       [
@@ -101,7 +111,12 @@ describe.skipIf(!ready)("the chain a user runs: build --publish → serve → va
         "base:",
         `  image: ${base.image}`,
         `  checksum: sha256:${base.sha256}`,
-        "k8s: {distribution: kubeadm, bake: none}",
+        "k8s:",
+        "  distribution: kubeadm",
+        "  version: v1.35.1",
+        "  bake: none",
+        `  containerd: {version: ${runtime.containerd.version}, sha256: "sha256:${runtime.containerd.sha256}", url: "${guestUrl}/containerd"}`,
+        `  runc: {version: ${runtime.runc.version}, sha256: "sha256:${runtime.runc.sha256}", url: "${guestUrl}/runc"}`,
         "providers: [libvirt]",
         "",
       ].join("\n"),
@@ -119,6 +134,7 @@ describe.skipIf(!ready)("the chain a user runs: build --publish → serve → va
       if (namespaces.split("\n").some((l) => l.split(" ")[0] === NETNS)) problems.push(`namespace ${NETNS} still exists`);
     }
     if (registry) await stopProcess(registry.child);
+    await releases?.close();
     if (boxSize !== undefined) console.log(`e2e-box-size: ${boxSize} bytes (${(boxSize / 2 ** 20).toFixed(1)} MiB)`);
     console.log(phases.map(([name, s]) => `e2e-phase: ${name} ${s.toFixed(1)}`).join("\n"));
     if (problems.length > 0) throw new Error(`teardown left things behind: ${problems.join("; ")}`);
@@ -170,6 +186,9 @@ describe.skipIf(!ready)("the chain a user runs: build --publish → serve → va
         "ok no active swap",
         "ok root mount shared",
         "ok containerd service running",
+        "ok containerd version",
+        "ok runc version",
+        "ok containerd config version",
         "ok containerd cgroup driver systemd",
         "ok containerd sandbox image",
       ]),
@@ -267,6 +286,9 @@ describe.skipIf(!ready)("the chain a user runs: build --publish → serve → va
     expect(fact("module").sort()).toEqual(["br_netfilter", "overlay"]);
     expect(fact("sysctl").sort()).toEqual(["net.bridge.bridge-nf-call-iptables = 1", "net.ipv4.ip_forward = 1"]);
     expect(fact("containerd")).toEqual(["active"]);
+    // The pinned release runs (not Debian's 1.6), with the version-3 config homelab wrote.
+    expect(fact("containerd_version")[0]).toMatch(/^containerd github\.com\/containerd\/containerd\/v2 v?2\.1\.9\b/);
+    expect(fact("containerd_config")).toEqual(["version = 3"]);
 
     // The build's own verification script, with the build's own values, passes on the clone.
     const env = await nodeVerifyEnv(join(buildDir, "bundle"));
@@ -361,12 +383,17 @@ const PROBE = [
   "for m in overlay br_netfilter; do if [ -d /sys/module/$m ]; then echo module=$m; fi; done",
   'for k in net.bridge.bridge-nf-call-iptables net.ipv4.ip_forward; do echo "sysctl=$(sudo sysctl $k)"; done',
   "echo containerd=$(sudo systemctl is-active containerd)",
+  'echo "containerd_version=$(containerd --version)"',
+  'echo "containerd_config=$(sudo containerd config dump | grep -m1 -x "version = 3")"',
 ].join("; ");
 
 /** node-verify's environment, with the values the build gave it (from the bundle's own pkrvars). */
 async function nodeVerifyEnv(bundle: string): Promise<string> {
   const vars = (await parseHcl("homelab.auto.pkrvars.hcl", readFileSync(join(bundle, "homelab.auto.pkrvars.hcl"), "utf8"))) as Record<string, unknown>;
-  const env = { K8S_DISTRIBUTION: vars.k8s_distribution, K8S_BAKE: vars.k8s_bake, K8S_VERSION: vars.k8s_version, PAUSE_IMAGE: vars.pause_image, ARCH: vars.arch };
+  const env = {
+    K8S_DISTRIBUTION: vars.k8s_distribution, K8S_BAKE: vars.k8s_bake, K8S_VERSION: vars.k8s_version, PAUSE_IMAGE: vars.pause_image, ARCH: vars.arch,
+    CONTAINERD_VERSION: vars.containerd_version, RUNC_VERSION: vars.runc_version,
+  };
   for (const [k, v] of Object.entries(env)) if (typeof v !== "string" || !/^[A-Za-z0-9.:/_+-]+$/.test(v)) throw new Error(`${k}: unexpected value ${JSON.stringify(v)}`);
   return Object.entries(env).map(([k, v]) => `${k}=${v as string}`).join(" ");
 }

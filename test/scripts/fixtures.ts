@@ -3,9 +3,9 @@
  * the Alpine and Debian packages and the release downloads, which need the internet.
  */
 import { execFileSync } from "node:child_process";
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
+import { mkdirSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from "node:fs";
 import { tmpdir } from "node:os";
-import { join } from "node:path";
+import { dirname, join } from "node:path";
 import { sha256Hex } from "../support/fixture-server.js";
 import { fakeKubeadm, type Family, type FamilyUserland, type Files } from "../support/shims.js";
 
@@ -185,14 +185,54 @@ export const NODE_PACKAGES: Record<Family, Files> = {
     "/.shim/apk-policy/kubeadm": "1.34.12-r0\n",
   },
   debian: {
-    "/.shim/pkgs/containerd/etc/containerd/config.toml": DEBIAN_CONTAINERD_PACKAGED_CONFIG,
-    "/.shim/pkgs/containerd/usr/lib/systemd/system/containerd.service": "[Service]\nExecStart=/usr/bin/containerd\n",
     "/.shim/pkgs/containernetworking-plugins/usr/lib/cni/bridge": exe(""),
     "/.shim/pkgs/containernetworking-plugins/usr/lib/cni/loopback": exe(""),
     "/.shim/pkgs/containernetworking-plugins/usr/lib/cni/host-local": exe(""),
     "/.shim/pkgs/containernetworking-plugins/usr/lib/cni/portmap": exe(""),
   },
 };
+
+/**
+ * containerd's and runc's GitHub releases as a local fixture server serves them
+ * (/containerd/v<v>/containerd-<v>-linux-<arch>.tar.gz with its .sha256sum, "digest  name";
+ * /runc/v<v>/runc.<arch> with runc.sha256sum, one "digest  name" line per file). The tarball has
+ * upstream's layout (bin/containerd, bin/containerd-shim-runc-v2, bin/ctr, bin/containerd-stress:
+ * containerd/containerd docs/getting-started.md at v2.3.4); its binaries are stand-ins (the
+ * `containerd`/`runc` shims answer for them in the sandbox), `bins` overrides what it holds.
+ */
+export function runtimeReleases(fam: FamilyUserland, containerd: string, runc: string, arch: string, opts: { bins?: string[] } = {}) {
+  const tgz = `containerd-${containerd}-linux-${arch}.tar.gz`;
+  const bins = opts.bins ?? ["containerd", "containerd-shim-runc-v2", "ctr", "containerd-stress"];
+  const tarball = tarballOf(Object.fromEntries(bins.map((b) => [`bin/${b}`, `#!${fam.bin}/sh\necho ${b} stand-in\n`])));
+  const runcBin = `#!${fam.bin}/sh\necho runc stand-in\n`;
+  return {
+    routes: {
+      [`/containerd/v${containerd}/${tgz}`]: tarball,
+      [`/containerd/v${containerd}/${tgz}.sha256sum`]: `${sha256Hex(tarball)}  ${tgz}\n`,
+      [`/runc/v${runc}/runc.${arch}`]: runcBin,
+      [`/runc/v${runc}/runc.sha256sum`]: `${sha256Hex(runcBin)}  runc.${arch}\n${sha256Hex("other")}  runc.other\n`,
+    } as Record<string, string | Buffer>,
+    sha256: { containerd: sha256Hex(tarball), runc: sha256Hex(runcBin) },
+    tarball,
+  };
+}
+
+/** A .tar.gz of `files` (path → content, each mode 755), paths as given (no ./ prefix). */
+function tarballOf(files: Record<string, string>): Buffer {
+  const dir = mkdtempSync(join(tmpdir(), "homelab-tgz-"));
+  try {
+    for (const [path, body] of Object.entries(files)) {
+      mkdirSync(dirname(join(dir, "t", path)), { recursive: true });
+      writeFileSync(join(dir, "t", path), body, { mode: 0o755 });
+    }
+    // Reproducible (fixed times and owners, no name or time in the gzip header): the same files
+    // make the same bytes, so a digest computed once pins every later build of it.
+    execFileSync("tar", ["--mtime=@0", "--owner=0", "--group=0", "--numeric-owner", "-I", "gzip -n", "-cf", join(dir, "out.tgz"), "-C", join(dir, "t"), ...Object.keys(files)]);
+    return readFileSync(join(dir, "out.tgz"));
+  } finally {
+    rmSync(dir, { recursive: true, force: true });
+  }
+}
 
 /** crictl-<v>-linux-<arch>.tar.gz as cri-tools releases it: one `crictl` file at the top. */
 function crictlTarball(body: string): Buffer {

@@ -3,11 +3,14 @@ import { type FixtureServer, serveFixtures, sha256Hex } from "../support/fixture
 import type { Sandbox } from "../support/sandbox.js";
 import { canRun, familySandbox, shippedScript } from "../support/shipped.js";
 import { ALPINE, DEBIAN, fakeK3s, MOUNTINFO, type FamilyUserland } from "../support/shims.js";
-import { cniEnv, FLANNEL_IMAGES, FLANNEL_MANIFEST, flannelRelease, KUBEADM_135_IMAGES, kubernetesReleases, NODE_PACKAGES } from "./fixtures.js";
+import { cniEnv, FLANNEL_IMAGES, FLANNEL_MANIFEST, flannelRelease, KUBEADM_135_IMAGES, kubernetesReleases, NODE_PACKAGES, runtimeReleases } from "./fixtures.js";
 
 const PAUSE = "registry.k8s.io/pause:3.10.1";
 const K8S = "v1.35.1";
 const K3S = "v1.31.4+k3s1";
+/** The runtime releases the Debian node installs (what the shims' `containerd`/`runc --version` print). */
+const CONTAINERD = "2.3.4";
+const RUNC = "1.4.3";
 
 /** What every node passes: the promises of k8s-kernel and k8s-swap. */
 const KERNEL_OK = [
@@ -52,7 +55,7 @@ const CASES: VerifyCase[] = [
   {
     fam: DEBIAN,
     containerd: [
-      "ok   containerd cgroup driver systemd", "ok   containerd runc runtime type", "ok   containerd sandbox image", "ok   containerd CNI dir",
+      "ok   containerd version", "ok   runc version", "ok   containerd config version", "ok   containerd cgroup driver systemd", "ok   containerd runc runtime type", "ok   containerd sandbox image", "ok   containerd CNI dir",
       "ok   containerd CNI config dir", "ok   CNI plugins in /usr/lib/cni",
     ],
     kubeletService: ["ok   kubelet kubeadm drop-in"],
@@ -81,9 +84,11 @@ async function preparedNode(
   bake: string,
   cni: "flannel" | "none" = distribution === "kubeadm" && bake !== "none" ? "flannel" : "none",
 ): Promise<Sandbox> {
+  const runtime = runtimeReleases(fam, CONTAINERD, RUNC, "amd64");
   server = await serveFixtures({
     ...kubernetesReleases(fam, K8S, "amd64"),
     ...flannelRelease(),
+    ...runtime.routes,
     [`/k3s/v1.31.4%2Bk3s1/sha256sum-amd64.txt`]: `${sha256Hex(fakeK3s(fam, K3S))}  k3s\n`,
     [`/k3s/v1.31.4%2Bk3s1/k3s`]: fakeK3s(fam, K3S),
   });
@@ -102,6 +107,9 @@ async function preparedNode(
     ...cniEnv(server.url, bake),
     PAUSE_IMAGE: PAUSE, K8S_VERSION: K8S, K3S_VERSION: K3S, K8S_BAKE: bake, ARCH: "x86_64",
     K8S_DOWNLOAD_URL: `${server.url}/release`, CRICTL_DOWNLOAD_URL: `${server.url}/cri-tools`, K3S_DOWNLOAD_URL: `${server.url}/k3s`,
+    // Debian's k8s-containerd installs the pinned releases (Alpine's ignores these).
+    CONTAINERD_VERSION: CONTAINERD, CONTAINERD_SHA256: runtime.sha256.containerd, CONTAINERD_DOWNLOAD_URL: `${server.url}/containerd`,
+    RUNC_VERSION: RUNC, RUNC_SHA256: runtime.sha256.runc, RUNC_DOWNLOAD_URL: `${server.url}/runc`,
   };
   for (const step of steps) {
     const r = await sb.run(shippedScript(fam.family, step), env);
@@ -113,7 +121,8 @@ async function preparedNode(
 
 const verify = (s: Sandbox, fam: FamilyUserland, env: Record<string, string>) =>
   s.run(shippedScript(fam.family, "node-verify"), {
-    ARCH: "x86_64", PAUSE_IMAGE: PAUSE, K8S_VERSION: K8S, K3S_VERSION: K3S, CNI: "none", CNI_MANIFEST_SHA256: sha256Hex(FLANNEL_MANIFEST), ...env,
+    ARCH: "x86_64", PAUSE_IMAGE: PAUSE, K8S_VERSION: K8S, K3S_VERSION: K3S, CONTAINERD_VERSION: CONTAINERD, RUNC_VERSION: RUNC,
+    CNI: "none", CNI_MANIFEST_SHA256: sha256Hex(FLANNEL_MANIFEST), ...env,
   });
 const verdicts = (out: string) => out.split("\n").filter((l) => /^(ok  |FAIL)/.test(l));
 const failures = (out: string) => verdicts(out).filter((l) => l.startsWith("FAIL"));
@@ -133,7 +142,7 @@ describe.each(CASES)("node-verify on $fam.family", (c) => {
   const cniDir = c.containerd.at(-1)!.replace("ok   CNI plugins in ", "");
   const KUBEADM_OK = [
     "ok   kubelet service enabled", "ok   kubelet service not started", ...c.kubeletService, "ok   kubeadm version", "ok   /etc/kubernetes-version",
-    `ok   kubelet cgroup driver ${c.containerd[0]!.split(" ").pop()} for kubeadm`, "ok   /etc/crictl.yaml", "ok   crictl installed",
+    `ok   kubelet cgroup driver ${c.containerd.find((l) => l.includes("cgroup driver"))!.split(" ").pop()} for kubeadm`, "ok   /etc/crictl.yaml", "ok   crictl installed",
   ];
 
   it.skipIf(!canRun(c.fam))("kubeadm airgap after the real kubeadm and CNI steps: kubelet enabled not started, its service, version, configs, exactly the recorded images, flannel", async () => {

@@ -1,5 +1,5 @@
 import { parse } from "@cdktf/hcl2json";
-import { isRef, isTemplate, type HclValue } from "../../src/bundle/hcl-value.js";
+import { isChoice, isRef, isTemplate, type HclValue } from "../../src/bundle/hcl-value.js";
 
 /** Parses HCL2 text with HashiCorp's own parser (compiled to wasm) into HCL's JSON syntax. */
 export async function parseHcl(name: string, text: string): Promise<Record<string, unknown>> {
@@ -19,6 +19,7 @@ export function expectedJson(value: HclValue): unknown {
   if (typeof value === "string") return encodeLiteral(value);
   if (typeof value === "number" || typeof value === "boolean") return value;
   if (isRef(value)) return `\${${value.path}}`;
+  if (isChoice(value)) return `\${${value.when.path} == "${value.equals}" ? "${value.then}" : "${value.otherwise}"}`;
   if (isTemplate(value)) return value.parts.map((p) => (typeof p === "string" ? encodeLiteral(p) : `\${${p.path}}`)).join("");
   if (Array.isArray(value)) return value.map((v) => expectedJson(v as HclValue));
   return Object.fromEntries(Object.entries(value).map(([k, v]) => [k, expectedJson(v as HclValue)]));

@@ -21,10 +21,11 @@
  * - the kernel: `modprobe M` marks /sys/module/M; `sysctl -p FILE` writes FILE's values into
  *   /proc/sys; `swapoff -a` empties /proc/swaps and /.shim/swap-units; `mount --make-rshared /`
  *   marks / shared in /proc/self/mountinfo. So node-verify sees what the other steps did.
+ * - runc: `--version` prints /.shim/runc-version (the Debian family installs upstream's runc).
  * - containerd: `--version` prints /.shim/containerd-version; `config default` prints
  *   /.shim/containerd-default.toml; `config dump` prints /etc/containerd/config.toml, rejecting a
  *   table defined twice as containerd's TOML parser does, after the sed script /.shim/dump.sed if
- *   a test wants a setting "not to take". `ctr version` succeeds when containerd is running.
+ *   a test wants a setting "not to take" (or /.shim/dump.toml: a real containerd's dump). `ctr version` succeeds when containerd is running.
  * - crictl: images in /.shim/images (one reference per line), printed as crictl's table.
  * - fstrim fails (discard unsupported) if /.shim/fstrim-unsupported exists; dd writes 1 MiB then
  *   stops with ENOSPC, like a zero fill of a full disk; visudo fails if /.shim/visudo-fail exists.
@@ -75,9 +76,14 @@ dump)
   f=/etc/containerd/config.toml
   [ -f "$f" ] || { echo "containerd: failed to load $f: no such file" >&2; exit 1; }
   awk '/^[[:space:]]*\\[/ { h = $0; gsub(/[[:space:]]/, "", h); if (seen[h]++) { print "containerd: failed to load TOML: table " h " already exists" > "/dev/stderr"; exit 1 } }' "$f" || exit 1
+  if [ -f "$STATE/dump.toml" ]; then cat "$STATE/dump.toml"; exit 0; fi
   if [ -f "$STATE/dump.sed" ]; then sed -f "$STATE/dump.sed" "$f"; else cat "$f"; fi ;;
 *) exit 99 ;;
 esac`,
+
+  runc: `
+[ "$1" = --version ] || { echo "runc shim: unsupported: $*" >&2; exit 99; }
+if [ -f "$STATE/runc-version" ]; then cat "$STATE/runc-version"; else echo "runc shim: no /.shim/runc-version" >&2; exit 99; fi`,
 
   ctr: `
 [ "$1" = version ] || exit 99
@@ -324,7 +330,9 @@ export const DEBIAN: FamilyUserland = {
     // sudo is installed (Debian cloud images have it); a test removes it for a debootstrap minbase.
     "/usr/bin/sudo": exe('#!/deb/sh\nexec "$@"\n'),
     "/proc/self/mountinfo": MOUNTINFO.shared,
-    "/.shim/containerd-version": "containerd github.com/containerd/containerd 1.6.20~ds1 1.6.20~ds1-1+deb12u3\n",
+    // What the pinned upstream releases print (containerd 2.3.4, runc 1.4.3), once installed.
+    "/.shim/containerd-version": "containerd github.com/containerd/containerd/v2 v2.3.4 abc\n",
+    "/.shim/runc-version": "runc version 1.4.3\ncommit: v1.4.3-0-gabc\nspec: 1.2.1\ngo: go1.24.9\nlibseccomp: 2.5.6\n",
   },
   unit: (name) => (name.includes(".") ? name : `${name}.service`),
 };

@@ -27,7 +27,8 @@ export const KUBEADM_TAGS: Record<string, string> = {
 
 /**
  * A stand-in for dl-cdn.alpinelinux.org, dl.k8s.io, raw.githubusercontent.com, update.k3s.io,
- * cdimage.debian.org and api.github.com (flannel's releases) on 127.0.0.1, serving the recorded formats in test/fixtures/versions, with
+ * cdimage.debian.org, api.github.com (flannel's releases; containerd's and runc's release lists) and github.com
+ * (release downloads) on 127.0.0.1, serving the recorded formats in test/fixtures/versions, with
  * faults per path (slow, stalled, 404, garbage) and a log of the paths asked.
  */
 export class UpstreamServer {
@@ -57,6 +58,8 @@ export class UpstreamServer {
       k3sChannelsUrl: `${this.base}/k3s/v1-release/channels`,
       debianCdimageUrl: `${this.base}/debian-cd`,
       flannelReleasesUrl: `${this.base}/github/flannel/releases`,
+      githubApiUrl: `${this.base}/github-api`,
+      githubUrl: `${this.base}/github`,
     };
   }
 
@@ -69,6 +72,8 @@ export class UpstreamServer {
       HOMELAB_K3S_CHANNELS_URL: u.k3sChannelsUrl,
       HOMELAB_DEBIAN_CDIMAGE_URL: u.debianCdimageUrl,
       HOMELAB_FLANNEL_RELEASES_URL: u.flannelReleasesUrl,
+      HOMELAB_GITHUB_API_URL: u.githubApiUrl,
+      HOMELAB_GITHUB_URL: u.githubUrl,
     };
   }
 
@@ -121,6 +126,10 @@ export class UpstreamServer {
     if (m) return fixture(`github/flannel/releases/tags/${m[1]}.json`);
     m = /^\/debian-cd\/archive\/(\d+\.\d+\.\d+)\/([a-z0-9]+)\/iso-cd\/SHA256SUMS$/.exec(path);
     if (m) return fixture(`debian/archive/${m[1]}/${m[2]}/iso-cd/SHA256SUMS`);
+    m = /^\/github-api\/repos\/([a-z]+\/[a-z]+)\/releases$/.exec(path);
+    if (m) return fixture(`github/${m[1]}/releases.json`);
+    m = /^\/github\/([a-z]+\/[a-z]+\/releases\/download\/v[0-9.]+\/[A-Za-z0-9._-]+)$/.exec(path);
+    if (m) return fixture(`github/${m[1]}`);
     return undefined;
   }
 }

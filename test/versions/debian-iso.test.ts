@@ -29,7 +29,8 @@ const check = async (yaml = "debian: {}\nk8s: {distribution: kubeadm, version: v
 describe("the Debian netinst pin in versions check", () => {
   it("is a row of its own, current when it is the newest point release of its Debian and its checksum is Debian's", async () => {
     const report = await check();
-    expect(report.pins.map((p) => [p.pin, p.pinned, p.newestPatch, p.verdict])).toEqual([
+    // (The runtime pins' rows are drift.test.ts's.)
+    expect(report.pins.filter((p) => !/^k8s\.(containerd|runc)\./.test(p.pin)).map((p) => [p.pin, p.pinned, p.newestPatch, p.verdict])).toEqual([
       ["debian.iso", PINNED, PINNED, "current"],
       ["k8s.cni", "v0.28.9", "v0.28.9", "current"],
       ["k8s.version", "v1.35.1", "v1.35.1", "current"],

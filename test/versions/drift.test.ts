@@ -281,3 +281,41 @@ describe("driftWarnings (for generate and build)", () => {
     expect(await driftWarnings(c(), { ...urls, cacheDir, env: {}, today: TODAY, budgetMs: 10_000 })).toEqual(warm);
   });
 });
+
+describe("containerd and runc pins (Debian kubeadm nodes), against GitHub's recorded release list", () => {
+  const debian = (runtime = "") => parseConfig(`debian: {}\nk8s:\n  distribution: kubeadm\n  version: v1.36.5\n${runtime}`);
+
+  it("the default pins are current, and their sha256 are the ones the releases publish", async () => {
+    const report = await checkVersions(debian(), upstream(), TODAY);
+    const rows = report.pins.filter((p) => p.pin !== "k8s.version" && p.pin !== "debian.iso" && p.pin !== "k8s.cni");
+    expect(rows.map((p) => [p.pin, p.pinned, p.newestPatch, p.newestStable, p.verdict])).toEqual([
+      ["k8s.containerd.version", "2.3.4", "2.3.4", "2.3.4", "current"],
+      ["k8s.runc.version", "1.4.3", "1.4.3", "1.4.3", "current"],
+    ]);
+    expect(report.problems.filter((p) => /containerd|runc/.test(p))).toEqual([]);
+    // Drafts and pre-releases (2.5.0 draft, 2.4.0-beta.0, runc 1.5.0-rc.1) are not newer releases.
+    expect(server.requests).toEqual(expect.arrayContaining([
+      "/github-api/repos/containerd/containerd/releases",
+      "/github/containerd/containerd/releases/download/v2.3.4/containerd-2.3.4-linux-amd64.tar.gz.sha256sum",
+      "/github/opencontainers/runc/releases/download/v1.4.3/runc.sha256sum",
+    ]));
+  });
+
+  it("an older line is minor behind (its newest patch named); a pinned sha256 that is not the published one is a problem", async () => {
+    const sha = createHash("sha256").update("containerd-2.2.6-linux-amd64.tar.gz").digest("hex");
+    const report = await checkVersions(debian(`  containerd: {version: 2.2.6, sha256: "sha256:${sha}"}\n  runc: {version: 1.4.3, sha256: "sha256:${"ab".repeat(32)}"}\n`), upstream(), TODAY);
+    expect(report.pins.find((p) => p.pin === "k8s.containerd.version")).toMatchObject({ verdict: "minor behind", newestPatch: "2.2.7", newestStable: "2.3.4" });
+    expect(report.problems).toEqual([
+      `k8s.runc: the pinned sha256 ${"ab".repeat(32)} is not the one runc 1.4.3 publishes for amd64 (f6ae8efc0fa40079e1475e97cbe9d1bd3f106a28d6af78a11d9f1bd565515e60)`,
+    ]);
+    expect(needsAttention(report)).toBe(true);
+  });
+
+  it("a release GitHub does not list is not upstream; an unreachable GitHub leaves the pins unchecked", async () => {
+    const report = await checkVersions(debian(`  containerd: {version: 2.3.9, sha256: "sha256:${"cd".repeat(32)}"}\n`), upstream(), TODAY);
+    expect(report.pins.find((p) => p.pin === "k8s.containerd.version")).toMatchObject({ verdict: "not upstream", why: "containerd has no final release 2.3.9" });
+    server.faults.set("/github-api/repos/opencontainers/runc/releases", { status: 503, body: "unavailable" });
+    const down = await checkVersions(debian(), upstream({ refresh: true }), TODAY);
+    expect(down.pins.find((p) => p.pin === "k8s.runc.version")).toMatchObject({ verdict: "unchecked" });
+  });
+});

@@ -1,7 +1,10 @@
 # shellcheck shell=sh
 # Alpine's containerd: 2.x with config version 3, cgroupfs (OpenRC has no systemd), the CNI
 # plugins where Alpine's cni-plugins installs them. The packaged config is edited (everything
-# else it sets is kept).
+# else it sets is kept). Alpine keeps its packaged containerd (unlike Debian, which installs the
+# upstream release): a release branch ships containerd and Kubernetes from the same aports tree
+# (community/containerd next to community/kubernetes), and a containerd 1.x, which the Kubernetes
+# minors homelab pins no longer get recommended, fails here on its config version (not 3).
 
 CNI_DIR=/usr/libexec/cni   # not upstream's /opt/cni/bin
 CONTAINERD_CONFIG=/etc/containerd/config.toml

@@ -18,6 +18,11 @@ svc_enabled() { rc-update show default 2>/dev/null | awk -v s="$1" '$1 == s { fo
 svc_running() { rc-service "$1" status >/dev/null 2>&1; }
 # svc_restart SERVICE: running now, with the configuration just written.
 svc_restart() { if svc_running "$1"; then rc-service "$1" restart; else rc-service "$1" start; fi; }
+# svc_stop SERVICE: not running now (still in its runlevel if it was).
+svc_stop() { if svc_running "$1"; then rc-service "$1" stop; fi; }
+# svc_log_tail SERVICE LINES: the end of the service's log: supervise-daemon's output_log
+# (/var/log/<service>/<service>.log, as Alpine's kubelet init script sets it).
+svc_log_tail() { tail -n "$2" "/var/log/$1/$1.log" 2>&1 || true; }
 # svc_reload: OpenRC reads its init scripts at every call; there is nothing to reload.
 svc_reload() { :; }
 

@@ -35,6 +35,10 @@ svc_running() {
 # svc_restart SERVICE: running now, with the configuration just written (a package's postinst
 # may already have started it with its own).
 svc_restart() { systemctl restart "$1"; }
+# svc_stop SERVICE: not running now (still enabled if it was).
+svc_stop() { systemctl stop "$1"; }
+# svc_log_tail SERVICE LINES: the end of the service's log, for a failure message.
+svc_log_tail() { journalctl -u "$1" -n "$2" --no-pager 2>&1 || true; }
 # svc_reload: systemd re-reads unit files (and re-runs its generators, fstab's included).
 svc_reload() { systemctl daemon-reload; }
 
