@@ -9,6 +9,7 @@ import { didYouMean } from "./did-you-mean.js";
 import { archOf, osFamily } from "../os/index.js";
 import { checkDocument, checkStructure, MAX_ALIAS_EXPANSION } from "./document-checks.js";
 import { configSchema, type Config } from "./schema.js";
+import { clusterProblems } from "./cluster-checks.js";
 import { SourceMap } from "./source-map.js";
 
 /** One problem in a config file, already located. */
@@ -251,6 +252,7 @@ function crossCheck(config: Config, map: SourceMap, source: { hasDebianMirror: b
       });
     }
   }
+  problems.push(...clusterProblems(config, map));
   return problems;
 }
 
