@@ -28,6 +28,12 @@ const COMMANDS = [
   ["box", "serve"],
   ["builds"],
   ["clean"],
+  ["cluster"],
+  ["cluster", "up"],
+  ["cluster", "status"],
+  ["cluster", "ssh"],
+  ["cluster", "down"],
+  ["cluster", "list"],
   ["version"],
 ];
 
