@@ -111,6 +111,10 @@ export async function clusterDown(workDir: string, name: string, opts: { env?: N
   await checkOwnVagrantfile(dir);
   if (await exists(join(dir, VAGRANTFILE))) {
     const vagrant = new VagrantProject(dir, { ...(opts.env ? { env: opts.env } : {}), ...(opts.cancel ? { cancel: opts.cancel } : {}) });
+    const before = await vagrant.status();
+    if ("error" in before) throw new JobError("`vagrant status` failed", { details: before.error.split("\n") });
+    // Nothing was ever created (or it is gone already): nothing for Vagrant to destroy.
+    if ([...before.values()].every((s) => s === "not_created")) return { dir, ...(await removeOwnFiles(dir)) };
     const r = await vagrant.destroy();
     if (r.cancelled) throw new CancelledError("cancelled: `homelab cluster down` again finishes the job");
     if (r.code !== 0) throw new JobError(`vagrant destroy failed (exit ${r.code})`, { details: lastLines(r.stderr || r.stdout).split("\n") });
