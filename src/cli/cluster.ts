@@ -52,7 +52,7 @@ export function register(program: Command): void {
       const { runClusterUp } = await import("./cluster-up.js");
       await runClusterUp(flags);
     });
-  examples(up, ["homelab cluster up", "homelab cluster up --accel tcg --timeout 1800", "KUBECONFIG=.homelab/clusters/homelab/kubeconfig kubectl get nodes"]);
+  examples(up, ["homelab cluster up", "homelab cluster up --accel tcg --timeout 1800", "homelab cluster up --name lab2 -c lab.yaml"]);
 
   const status = cluster
     .command("status")
