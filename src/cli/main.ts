@@ -19,6 +19,7 @@ const COMMAND_MODULES: ReadonlyArray<() => Promise<{ register(program: Command):
   () => import("./versions.js"),
   () => import("./box.js"),
   () => import("./builds.js"),
+  () => import("./cluster.js"),
   () => import("./version.js"),
 ];
 

@@ -11,6 +11,7 @@ import { archOf, osFamily } from "../os/index.js";
 import { checkDocument, checkStructure, MAX_ALIAS_EXPANSION } from "./document-checks.js";
 import { compareVersions } from "../semver.js";
 import { configSchema, type Config, type ReleasePin } from "./schema.js";
+import { clusterProblems } from "./cluster-checks.js";
 import { SourceMap } from "./source-map.js";
 
 /** One problem in a config file, already located. */
@@ -335,6 +336,7 @@ function crossCheck(config: Config, map: SourceMap, source: { hasDebianMirror: b
       });
     }
   }
+  problems.push(...clusterProblems(config, map));
   return problems;
 }
 

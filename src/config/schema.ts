@@ -189,6 +189,65 @@ const boxSchema = z
   })
   .describe("Box metadata.");
 
+// A cluster name becomes part of host names (<name>-cp1), libvirt domain and network names and
+// a directory name: lowercase letters, digits and inner dashes, short enough for a DNS label.
+const CLUSTER_NAME = /^[a-z](?:[a-z0-9-]{0,38}[a-z0-9])?$/;
+// A box in a registry, pinned: <org>/<name>@X.Y.Z (the names Vagrant and `homelab box` use).
+const BOX_REF = /^[a-z0-9](?:[a-z0-9._-]{0,62})\/[a-z0-9](?:[a-z0-9._-]{0,126})@(0|[1-9]\d*)\.(0|[1-9]\d*)\.(0|[1-9]\d*)$/;
+
+const nodeSizeSchema = (what: string) =>
+  z
+    .strictObject({
+      cpus: z.number().int().min(1).max(64).default(2).describe(`Virtual CPUs of each ${what}.`),
+      memoryMiB: z.number().int().min(1024, "at least 1024 (a kubelet with its pods needs it)").max(262_144).default(2048).describe(`Memory of each ${what} in MiB.`),
+    })
+    .describe(`Size of each ${what}.`);
+
+const clusterSchema = z
+  .strictObject({
+    name: z
+      .string()
+      .regex(CLUSTER_NAME, "lowercase letters, digits and dashes, starting with a letter, at most 40")
+      .default("homelab")
+      .describe("Cluster name: node host names are <name>-cp1, <name>-w1 ...; its files live in .homelab/clusters/<name>/."),
+    controlPlanes: z
+      .number()
+      .int()
+      .default(1)
+      .describe("Control-plane nodes: 1, or 3 for high availability (stacked etcd needs an odd number to keep quorum)."),
+    workers: z.number().int().min(0).max(20).default(1).describe("Worker nodes (0 to 20)."),
+    controlPlane: nodeSizeSchema("control-plane node").prefault({}),
+    worker: nodeSizeSchema("worker node").prefault({}),
+    network: z
+      .string()
+      .default("192.168.56.0/24")
+      .describe("The nodes' private network (CIDR). Node addresses are assigned in order from .10: control planes, then workers."),
+    box: z
+      .string()
+      .regex(BOX_REF, "a pinned box <org>/<name>@X.Y.Z")
+      .optional()
+      .describe("The box to run, from `registry`. Default: the last `homelab build` of this config."),
+    registry: z
+      .string()
+      .regex(SAFE_URL, "an http(s) URL without spaces or quotes")
+      .optional()
+      .describe("The box registry (`homelab box serve`, or any Vagrant catalog server) that has `box`."),
+  })
+  .superRefine((c, ctx) => {
+    if (c.controlPlanes !== 1 && c.controlPlanes !== 3) {
+      ctx.addIssue({
+        code: "custom",
+        path: ["controlPlanes"],
+        input: c.controlPlanes,
+        message:
+          c.controlPlanes === 2
+            ? "expected 1 or 3 control planes: with 2, etcd needs both members for a quorum, so losing either stops the cluster (2 is less available than 1)"
+            : "expected 1 or 3 control planes (stacked etcd keeps its quorum with one of 3 down)",
+      });
+    }
+  })
+  .describe("A multi-node cluster from the box: `homelab cluster up` brings it up with Vagrant.");
+
 export const configSchema = z
   .strictObject({
     org: z
@@ -208,6 +267,7 @@ export const configSchema = z
       .describe("Vagrant providers to build boxes for."),
     vm: vmSchema.prefault({}),
     box: boxSchema.prefault({}),
+    cluster: clusterSchema.optional(),
   })
   .describe("homelab.yaml: one file that describes a Kubernetes node image.");
 
@@ -254,4 +314,4 @@ export interface DebianConfig extends ConfigCommon {
  */
 export type Config = AlpineConfig | DebianConfig;
 
-export const patterns = { IMAGE_SOURCE, ALPINE_VERSION, KUBEADM_VERSION, K3S_VERSION, SHA256, SEMVER, ORG, SAFE_URL };
+export const patterns = { CLUSTER_NAME, BOX_REF, IMAGE_SOURCE, ALPINE_VERSION, KUBEADM_VERSION, K3S_VERSION, SHA256, SEMVER, ORG, SAFE_URL };

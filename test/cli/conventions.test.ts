@@ -29,6 +29,12 @@ const COMMANDS = [
   ["box", "mirror"],
   ["builds"],
   ["clean"],
+  ["cluster"],
+  ["cluster", "up"],
+  ["cluster", "status"],
+  ["cluster", "ssh"],
+  ["cluster", "down"],
+  ["cluster", "list"],
   ["version"],
 ];
 

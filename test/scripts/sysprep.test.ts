@@ -56,7 +56,10 @@ const CASES: SysprepCase[] = [
   {
     fam: DEBIAN,
     cache: "/var/cache/apt/archives/containerd_1.6.20.deb",
-    calls: ["apt-get clean", "systemctl daemon-reload", "systemctl enable ssh-host-keys.service", "passwd -l root", "fstrim -v /"],
+    calls: [
+      "apt-get clean", "systemctl daemon-reload", "systemctl enable ssh-host-keys.service", "passwd -l root",
+      "systemctl daemon-reload", "systemctl enable homelab-first-boot.service", "fstrim -v /",
+    ],
   },
 ];
 
@@ -171,6 +174,62 @@ describe.skipIf(!canRun(DEBIAN))("sysprep, Debian's part", () => {
     expect(unit).toContain("Before=ssh.service");
     expect(unit).toContain("ExecStart=/usr/bin/ssh-keygen -A\n");
     expect(unit).toMatch(/WantedBy=.*ssh\.service/);
-    expect(sb.read("/.shim/enabled")).toBe("ssh-host-keys.service\n");
+    expect(sb.read("/.shim/enabled").split("\n")[0]).toBe("ssh-host-keys.service");
+  });
+});
+
+describe.skipIf(!canRun(DEBIAN))("sysprep, Debian's part: each clone's own DHCP identity and host name", () => {
+  /** What dhclient writes at the build VM's shutdown, after sysprep: the lease and the DUID it identifies with. */
+  const LEASES = {
+    "/var/lib/dhcp/dhclient.eth0.leases":
+      'default-duid "\\000\\001\\000\\001*\\2134\\022RT\\000\\022\\0344V";\nlease {\n  interface "eth0";\n  fixed-address 192.168.121.45;\n}\n',
+    "/var/lib/dhcp/dhclient6.eth0.leases": "default-duid \"x\";\n",
+  };
+
+  it("installs a oneshot unit, enabled, ordered before the network, that runs until its marker exists", async () => {
+    sb = await familySandbox(DEBIAN, DIRTY);
+    expect((await sb.run(shippedScript("debian", "sysprep"))).code).toBe(0);
+    const unit = sb.read("/etc/systemd/system/homelab-first-boot.service");
+    expect(unit).toMatch(/^Before=network-pre\.target networking\.service /m);
+    expect(unit).toMatch(/^Wants=network-pre\.target$/m);
+    expect(unit).toMatch(/^DefaultDependencies=no$/m);
+    expect(unit).toContain("ConditionPathExists=!/var/lib/homelab/first-boot-done\n");
+    expect(unit).toContain("ExecStart=/usr/local/sbin/homelab-first-boot\n");
+    expect(sb.read("/.shim/enabled")).toBe("ssh-host-keys.service\nhomelab-first-boot.service\n");
+    expect(sb.mode("/usr/local/sbin/homelab-first-boot")).toBe(0o755);
+  });
+
+  it("at a clone's first boot: drops the leases the build VM wrote at shutdown (the DUID with them), names the host by its machine-id, once", async () => {
+    sb = await familySandbox(DEBIAN, { ...DIRTY, "/etc/hostname": "debian\n", "/etc/hosts": "127.0.0.1\tlocalhost\n127.0.1.1\tdebian\n::1\tlocalhost\n" });
+    expect((await sb.run(shippedScript("debian", "sysprep"))).code).toBe(0);
+    // The build VM shuts down: dhclient writes its leases again. The clone boots with a new machine-id.
+    for (const [path, content] of Object.entries(LEASES)) sb.write(path, content);
+    sb.write("/etc/machine-id", "4f1c9a20d3b84e6f9a1b2c3d4e5f6a7b\n");
+    sb.write("/var/lib/dhcp/keep.conf", "not a lease\n");
+    sb.shim("hostname", 'echo "$1" > "$STATE/kernel-hostname"');
+    const first = await sb.exec([`${DEBIAN.bin}/sh`, "/usr/local/sbin/homelab-first-boot"]);
+    expect(first.stderr).toBe("");
+    expect(first.code).toBe(0);
+    for (const path of Object.keys(LEASES)) expect(sb.exists(path), path).toBe(false);
+    expect(sb.read("/var/lib/dhcp/keep.conf")).toBe("not a lease\n");
+    expect(sb.read("/etc/hostname")).toBe("debian-4f1c9a20\n");
+    expect(sb.read("/.shim/kernel-hostname")).toBe("debian-4f1c9a20\n");
+    expect(sb.read("/etc/hosts")).toBe("127.0.0.1\tlocalhost\n127.0.1.1\tdebian-4f1c9a20\n::1\tlocalhost\n");
+    expect(sb.exists("/var/lib/homelab/first-boot-done")).toBe(true);
+    // Later boots: the leases dhclient writes from now on are this clone's own, and stay.
+    sb.write("/var/lib/dhcp/dhclient.eth0.leases", "lease {}\n");
+    expect((await sb.exec([`${DEBIAN.bin}/sh`, "/usr/local/sbin/homelab-first-boot"])).code).toBe(0);
+    expect(sb.read("/var/lib/dhcp/dhclient.eth0.leases")).toBe("lease {}\n");
+    expect(sb.read("/etc/hostname")).toBe("debian-4f1c9a20\n");
+  });
+
+  it("fails (and leaves the marker unset, to run again) when the machine-id is not there yet", async () => {
+    sb = await familySandbox(DEBIAN, DIRTY);
+    expect((await sb.run(shippedScript("debian", "sysprep"))).code).toBe(0);
+    sb.shim("hostname", "exit 0");
+    const r = await sb.exec([`${DEBIAN.bin}/sh`, "/usr/local/sbin/homelab-first-boot"]);
+    expect(r.code).toBe(1);
+    expect(r.stderr).toContain("homelab-first-boot: /etc/machine-id is not set yet");
+    expect(sb.exists("/var/lib/homelab/first-boot-done")).toBe(false);
   });
 });

@@ -63,6 +63,10 @@ ssh_host_keys_at_boot() { :; }
 # box must not keep it (sshd reads it at its next start: the build's session is not cut).
 build_login_off() { rm -f /etc/ssh/sshd_config.d/10-homelab-build.conf; }
 
+# clone_identity_at_boot: nothing to do; udhcpc keeps no lease or DUID on disk, and the host
+# name is set when the clone is provisioned.
+clone_identity_at_boot() { :; }
+
 # machine_id_at_boot: sysprep leaves /etc/machine-id empty; systemd would fill it at the first
 # boot, OpenRC does not (and nothing else on a node does: no dbus). A service ordered before the
 # ones that read it gives each clone its own id once and keeps it after.

@@ -117,6 +117,63 @@ build_login_off() { :; }
 # machine_id_at_boot: systemd writes a new id into an empty /etc/machine-id at the first boot.
 machine_id_at_boot() { :; }
 
+# clone_identity_at_boot: every clone of the box booted with the build VM's DHCP client identity
+# and host name. ifupdown's dhclient rewrites /var/lib/dhcp/dhclient.<if>.leases when the build VM
+# shuts down, AFTER sysprep cleared it, and that file carries the DUID dhclient identifies itself
+# with (default-duid): two clones then ask for, and may get, one address. So a oneshot unit runs
+# once at a clone's first boot, before the network is configured (Before=network-pre.target, which
+# networking.service and ifup@.service come after): it drops the leases and gives the clone a host
+# name of its own (the base name and 8 hex digits of its new machine-id). A marker, not
+# ConditionFirstBoot=, says "done": what counts as a first boot changed between systemd versions.
+clone_identity_at_boot() {
+	mkdir -p /etc/systemd/system /usr/local/sbin
+	rm -f /var/lib/homelab/first-boot-done
+	write_file /usr/local/sbin/homelab-first-boot 755 <<'SCRIPT'
+#!/bin/sh
+# Written by homelab sysprep.sh: run once by homelab-first-boot.service at a clone's first boot.
+set -eu
+marker=/var/lib/homelab/first-boot-done
+[ ! -e "$marker" ] || exit 0
+# The leases (and with them the DUID) of the build VM: this clone gets its own from the DHCP server.
+rm -f /var/lib/dhcp/*.leases /var/lib/dhcp/*.lease
+id=$(cut -c1-8 /etc/machine-id)
+case "$id" in *[!0-9a-f]* | "") echo "homelab-first-boot: /etc/machine-id is not set yet" >&2; exit 1 ;; esac
+base=$(cat /etc/hostname 2>/dev/null || echo node)
+base=${base%%.*}
+name="${base:-node}-$id"
+echo "$name" >/etc/hostname
+hostname "$name"
+if grep -q '^127\.0\.1\.1[[:space:]]' /etc/hosts 2>/dev/null; then
+	sed -i "s/^127\.0\.1\.1[[:space:]].*/127.0.1.1\t$name/" /etc/hosts
+else
+	printf '127.0.1.1\t%s\n' "$name" >>/etc/hosts
+fi
+mkdir -p /var/lib/homelab
+: >"$marker"
+SCRIPT
+	write_file /etc/systemd/system/homelab-first-boot.service 644 <<'UNIT'
+# Written by homelab sysprep.sh: each clone's own DHCP identity and host name, at its first boot.
+[Unit]
+Description=Give this clone its own DHCP identity and host name
+DefaultDependencies=no
+After=local-fs.target
+Before=network-pre.target networking.service systemd-networkd.service NetworkManager.service shutdown.target
+Wants=network-pre.target
+Conflicts=shutdown.target
+ConditionPathExists=!/var/lib/homelab/first-boot-done
+
+[Service]
+Type=oneshot
+ExecStart=/usr/local/sbin/homelab-first-boot
+RemainAfterExit=yes
+
+[Install]
+WantedBy=multi-user.target
+UNIT
+	svc_reload
+	svc_enable homelab-first-boot.service
+}
+
 # cgroup_v2_at_boot: systemd on Debian 12 mounts the unified cgroup v2 hierarchy by default.
 cgroup_v2_at_boot() { :; }
 # cgroup_v2_ok: the unified hierarchy is mounted (what every boot gives); else prints what it found.

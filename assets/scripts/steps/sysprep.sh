@@ -51,8 +51,10 @@ fi
 
 # Keep the directories under /var/log (services expect them), drop the files (a journal included).
 if [ -d /var/log ]; then find /var/log -type f -exec rm -f {} +; fi
-# A DHCP lease of the build network would be offered back on the first boot of every clone.
+# A DHCP lease of the build network would be offered back on the first boot of every clone; what
+# the DHCP client writes after this (at the build VM's shutdown) is dropped at the first boot.
 rm -f /var/lib/dhcp/*.leases
+clone_identity_at_boot
 for d in /tmp /var/tmp; do
 	if [ -d "$d" ]; then find "$d" -mindepth 1 -maxdepth 1 -exec rm -rf {} +; fi
 done
