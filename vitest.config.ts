@@ -1,4 +1,5 @@
 import { defineConfig } from "vitest/config";
+import E2eOrder from "./test/support/e2e-order.js";
 
 /**
  * One run, two groups: the unit and script tests first (in parallel), then the end-to-end tests
@@ -10,6 +11,7 @@ export default defineConfig({
     testTimeout: 60_000,
     hookTimeout: 120_000,
     reporters: ["default", "./test/support/plain-summary-reporter.ts"],
+    sequence: { sequencer: E2eOrder },
     projects: [
       {
         extends: true,

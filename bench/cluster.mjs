@@ -25,7 +25,7 @@ const { LibvirtNetns } = (await runnerImport(join(repo, "test/support/libvirt-ne
 const { cachedClusterBox } = (await runnerImport(join(repo, "test/support/e2e.ts"))).module;
 const workers = Number(process.env.BENCH_WORKERS ?? 1);
 
-const box = cachedClusterBox(bin);
+const box = await cachedClusterBox(bin);
 const dir = mkdtempSync(join(tmpdir(), "homelab-bench-cluster-"));
 chmodSync(dir, 0o711);
 const project = join(dir, "project");

@@ -28,9 +28,8 @@ import { afterAll, afterEach, beforeAll, describe, expect, it } from "vitest";
 import { hashFile, type BuildRecord } from "../../src/builder/record.js";
 import { BIN, runCli } from "../support/cli.js";
 import { openGuestDisk } from "../support/disk-image.js";
-import { releaseRoutes, runtimeRelease } from "../support/containerd-release.js";
-import { debianBaseImage, qemuProcesses } from "../support/e2e.js";
-import { type FixtureServer, serveFixtures } from "../support/fixture-server.js";
+import { debianBaseImage, e2eBoxProject, handOverBuild, qemuProcesses } from "../support/e2e.js";
+import type { FixtureServer } from "../support/fixture-server.js";
 import { parseHcl } from "../support/hcl.js";
 import { LibvirtNetns, MANAGEMENT_SUBNET, sh, STORAGE_POOL } from "../support/libvirt-netns.js";
 import { needTool } from "../support/tools.js";
@@ -74,6 +73,8 @@ describe.skipIf(!ready)("the chain a user runs: build --publish → serve → va
   let registry: { url: string; child: ChildProcess; log: string };
   /** containerd's and runc's releases (real binaries, test/support/containerd-release.ts) on the host's loopback. */
   let releases: FixtureServer | undefined;
+  /** The e2e box's homelab.yaml (test/support/e2e.ts e2eBoxProject), handed to the cluster e2e with the build. */
+  let config = "";
   let lv: LibvirtNetns | undefined;
   const phases: Array<[string, number]> = [];
   let boxSize: number | undefined;
@@ -97,30 +98,10 @@ describe.skipIf(!ready)("the chain a user runs: build --publish → serve → va
     dir = mkdtempSync(join(tmpdir(), "homelab-e2e-build-"));
     // The VM disks live below it, and qemu runs as libvirt's own user: it must pass through.
     chmodSync(dir, 0o711);
-    // No GitHub here: the pinned containerd (2.1.9, so Kubernetes 1.35 by containerd's support
-    // table) and runc come from a server on the host's loopback, which the build VM reaches as
-    // 10.0.2.2 (QEMU user networking's address for the host).
-    const runtime = await runtimeRelease();
-    releases = await serveFixtures(releaseRoutes(runtime));
-    const guestUrl = releases.url.replace("127.0.0.1", "10.0.2.2");
-    writeFileSync(
-      join(dir, "homelab.yaml"),
-      [
-        "org: ci",
-        "debian: {}",
-        "base:",
-        `  image: ${base.image}`,
-        `  checksum: sha256:${base.sha256}`,
-        "k8s:",
-        "  distribution: kubeadm",
-        "  version: v1.35.1",
-        "  bake: none",
-        `  containerd: {version: ${runtime.containerd.version}, sha256: "sha256:${runtime.containerd.sha256}", url: "${guestUrl}/containerd"}`,
-        `  runc: {version: ${runtime.runc.version}, sha256: "sha256:${runtime.runc.sha256}", url: "${guestUrl}/runc"}`,
-        "providers: [libvirt]",
-        "",
-      ].join("\n"),
-    );
+    const project = await e2eBoxProject();
+    releases = project.releases;
+    config = project.config;
+    writeFileSync(join(dir, "homelab.yaml"), config);
     registry = await serveRegistry(join(dir, "registry"), join(dir, "access.json"), join(dir, "registry.log"));
   }, 15 * 60_000);
 
@@ -168,6 +149,7 @@ describe.skipIf(!ready)("the chain a user runs: build --publish → serve → va
     const boxPath = join(buildDir, box.file);
     expect(await hashFile(boxPath)).toEqual({ sha256: box.sha256, size: box.size });
     boxSize = box.size;
+    handOverBuild(buildDir, config);
 
     // Members are read by the names the archive itself lists (with or without a ./ prefix).
     const entries = execFileSync("tar", ["-tzf", boxPath], { encoding: "utf8" }).split("\n").filter(Boolean);

@@ -68,7 +68,7 @@ describe.skipIf(!ready)("homelab cluster up: 1 control plane + 1 worker with vag
   beforeAll(async () => {
     dir = mkdtempSync(join(tmpdir(), "homelab-e2e-cluster-"));
     chmodSync(dir, 0o711);
-    const box = cachedClusterBox(BIN);
+    const box = await cachedClusterBox(BIN);
     mkdirSync(join(project(), ".homelab"), { recursive: true });
     // The build lives in the cache; this project's work directory sees it as its own builds/.
     symlinkSync(join(box.workDir, "builds"), join(project(), ".homelab", "builds"));

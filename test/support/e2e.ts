@@ -1,8 +1,10 @@
-import { execFileSync } from "node:child_process";
-import { mkdirSync, writeFileSync } from "node:fs";
+import { execFileSync, spawn } from "node:child_process";
+import { cpSync, existsSync, mkdirSync, writeFileSync } from "node:fs";
 import { homedir } from "node:os";
-import { join } from "node:path";
+import { basename, dirname, join } from "node:path";
 import { fileURLToPath } from "node:url";
+import { releaseRoutes, runtimeRelease } from "./containerd-release.js";
+import { type FixtureServer, serveFixtures } from "./fixture-server.js";
 
 const MAKE_IMAGE = fileURLToPath(new URL("../fixtures/debian-base/make-image.sh", import.meta.url));
 
@@ -25,32 +27,85 @@ export function qemuProcesses(pattern: string): string[] {
 }
 
 /**
- * A libvirt box `homelab build` really made from the offline Debian base image (kubeadm, bake
- * none: the e2e config of build.e2e), built in a work directory kept across runs: the build's own
- * cache makes every later run a cache hit (a few seconds) until the inputs change (the scripts,
- * the renderer, the base image). Returns the work directory (its builds/ holds the box).
+ * Port of the server that hands the build VM containerd's and runc's releases (the VM reaches it
+ * as 10.0.2.2). Fixed, not random: the URL is part of the config and so of the bundle hash, and
+ * build.e2e and cluster.e2e must build the very same box (the cluster e2e takes build.e2e's).
  */
-export function cachedClusterBox(bin: string): { workDir: string; config: string } {
+export const E2E_RELEASES_PORT = 38_619;
+
+function fixtureCache(): string {
+  return process.env.HOMELAB_FIXTURE_CACHE ?? join(homedir(), ".cache", "homelab", "fixtures");
+}
+
+/**
+ * The e2e box's homelab.yaml (Debian from the offline base image, kubeadm v1.35.1, bake none,
+ * containerd 2.1.9 and runc from test/support/containerd-release.ts) and the server those
+ * releases come from, started; close it after the build.
+ */
+export async function e2eBoxProject(): Promise<{ config: string; releases: FixtureServer }> {
   const base = debianBaseImage();
-  const cacheRoot = process.env.HOMELAB_FIXTURE_CACHE ?? join(homedir(), ".cache", "homelab", "fixtures");
-  const dir = join(cacheRoot, "e2e-cluster-box");
-  mkdirSync(dir, { recursive: true });
-  // qemu runs as libvirt's user: the box file is only copied by vagrant, but the VM disks of the build live below.
+  const runtime = await runtimeRelease();
+  const releases = await serveFixtures(releaseRoutes(runtime), E2E_RELEASES_PORT);
+  const guestUrl = `http://10.0.2.2:${E2E_RELEASES_PORT}`;
+  // No GitHub here: containerd 2.1.9 (so Kubernetes 1.35 by containerd's support table).
   const config = [
     "org: ci",
     "debian: {}",
     "base:",
     `  image: ${base.image}`,
     `  checksum: sha256:${base.sha256}`,
-    "k8s: {distribution: kubeadm, bake: none}",
+    "k8s:",
+    "  distribution: kubeadm",
+    "  version: v1.35.1",
+    "  bake: none",
+    `  containerd: {version: ${runtime.containerd.version}, sha256: "sha256:${runtime.containerd.sha256}", url: "${guestUrl}/containerd"}`,
+    `  runc: {version: ${runtime.runc.version}, sha256: "sha256:${runtime.runc.sha256}", url: "${guestUrl}/runc"}`,
     "providers: [libvirt]",
     "",
   ].join("\n");
+  return { config, releases };
+}
+
+/** Where the cluster e2e keeps its box project (across runs). */
+function clusterBoxDir(): string {
+  return join(fixtureCache(), "e2e-cluster-box");
+}
+
+/**
+ * build.e2e hands the build it just made to the cluster e2e (same config, so the same bundle
+ * hash): the build directory is copied into the cluster box project, where the next `homelab
+ * build` is a cache hit instead of a second 6-12 minute build in the same CI run.
+ */
+export function handOverBuild(buildDir: string, config: string): void {
+  const dir = clusterBoxDir();
+  const target = join(dir, ".homelab", "builds", basename(buildDir));
+  mkdirSync(dirname(target), { recursive: true });
   writeFileSync(join(dir, "homelab.yaml"), config);
-  execFileSync("flock", [join(dir, ".lock"), process.execPath, bin, "build", "--compression-level", "1", "--no-version-check"], {
-    cwd: dir,
-    stdio: ["ignore", "inherit", "inherit"],
-    env: { ...process.env, HOMELAB_NO_VERSION_CHECK: "1" },
-  });
+  if (!existsSync(target)) cpSync(buildDir, target, { recursive: true });
+}
+
+/**
+ * A libvirt box `homelab build` really made from the offline Debian base image: the e2e config
+ * of build.e2e, built in a work directory kept across runs: the build's own cache (or the build
+ * build.e2e handed over) makes it a cache hit until the inputs change (the scripts, the
+ * renderer, the base image). Returns the work directory (its builds/ holds the box).
+ */
+export async function cachedClusterBox(bin: string): Promise<{ workDir: string; config: string }> {
+  const dir = clusterBoxDir();
+  mkdirSync(dir, { recursive: true });
+  const { config, releases } = await e2eBoxProject();
+  try {
+    writeFileSync(join(dir, "homelab.yaml"), config);
+    // Not execFileSync: this process serves the releases while the build runs.
+    const child = spawn("flock", [join(dir, ".lock"), process.execPath, bin, "build", "--compression-level", "1", "--no-version-check"], {
+      cwd: dir,
+      stdio: ["ignore", "inherit", "inherit"],
+      env: { ...process.env, HOMELAB_NO_VERSION_CHECK: "1" },
+    });
+    const code = await new Promise<number | null>((resolve) => child.once("close", resolve));
+    if (code !== 0) throw new Error(`homelab build of the cluster e2e box exited ${code}`);
+  } finally {
+    await releases.close();
+  }
   return { workDir: join(dir, ".homelab"), config };
 }

@@ -14,7 +14,8 @@ export interface FixtureServer {
   close(): Promise<void>;
 }
 
-export async function serveFixtures(routes: Record<string, string | Buffer>): Promise<FixtureServer> {
+/** Serves `routes` on 127.0.0.1 (`port` 0: any free one; a fixed one fails if taken). */
+export async function serveFixtures(routes: Record<string, string | Buffer>, port = 0): Promise<FixtureServer> {
   const requests: string[] = [];
   const server = createServer((req, res) => {
     const path = req.url ?? "";
@@ -26,10 +27,13 @@ export async function serveFixtures(routes: Record<string, string | Buffer>): Pr
     }
     res.writeHead(200, { "Content-Type": "application/octet-stream", "Content-Length": Buffer.byteLength(body) }).end(body);
   });
-  await new Promise<void>((resolve) => server.listen(0, "127.0.0.1", resolve));
-  const { port } = server.address() as AddressInfo;
+  await new Promise<void>((resolve, reject) => {
+    server.once("error", reject);
+    server.listen(port, "127.0.0.1", resolve);
+  });
+  const bound = (server.address() as AddressInfo).port;
   return {
-    url: `http://127.0.0.1:${port}`,
+    url: `http://127.0.0.1:${bound}`,
     requests,
     close: () => new Promise<void>((resolve) => server.close(() => resolve())),
   };
