@@ -85,7 +85,7 @@ describe("homelab init, validate, schema and --help", () => {
     const text = readFileSync(join(dir, "homelab.yaml"), "utf8");
     expect(text.split("\n")[0]).toBe("# yaml-language-server: $schema=./homelab.schema.json");
     const schema = JSON.parse(readFileSync(join(dir, "homelab.schema.json"), "utf8"));
-    expect(Object.keys(schema.properties)).toEqual(["org", "alpine", "debian", "base", "k8s", "providers", "vm", "box"]);
+    expect(Object.keys(schema.properties)).toEqual(["org", "alpine", "debian", "base", "k8s", "providers", "vm", "box", "cluster"]);
     expect(schema.properties.k8s.properties.distribution.enum).toEqual(["kubeadm", "k3s"]);
     expect(schema.additionalProperties).toBe(false);
     const validate = await runCli(["validate"], { cwd: dir });

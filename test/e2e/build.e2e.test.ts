@@ -374,7 +374,8 @@ async function nodeVerifyEnv(bundle: string): Promise<string> {
   const vars = (await parseHcl("homelab.auto.pkrvars.hcl", readFileSync(join(bundle, "homelab.auto.pkrvars.hcl"), "utf8"))) as Record<string, unknown>;
   const env = {
     K8S_DISTRIBUTION: vars.k8s_distribution, K8S_BAKE: vars.k8s_bake, K8S_VERSION: vars.k8s_version, PAUSE_IMAGE: vars.pause_image, ARCH: vars.arch,
-    CONTAINERD_VERSION: vars.containerd_version, RUNC_VERSION: vars.runc_version,
+    CONTAINERD_VERSION: vars.containerd_version, RUNC_VERSION: vars.runc_version, CNI: vars.cni,
+    ...(vars.cni_manifest_sha256 === undefined ? {} : { CNI_MANIFEST_SHA256: vars.cni_manifest_sha256 }),
   };
   for (const [k, v] of Object.entries(env)) if (typeof v !== "string" || !/^[A-Za-z0-9.:/_+-]+$/.test(v)) throw new Error(`${k}: unexpected value ${JSON.stringify(v)}`);
   return Object.entries(env).map(([k, v]) => `${k}=${v as string}`).join(" ");
