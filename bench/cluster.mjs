@@ -34,7 +34,11 @@ symlinkSync(join(box.workDir, "builds"), join(project, ".homelab", "builds"));
 writeFileSync(join(project, "homelab.yaml"), `${box.config}cluster: {name: bench, workers: ${workers}, controlPlane: {cpus: 1, memoryMiB: 1024}, worker: {cpus: 1, memoryMiB: 1024}}\n`);
 const clusterDir = join(project, ".homelab", "clusters", "bench");
 const builds = join(box.workDir, "builds");
-const record = readdirSync(builds).map((h) => { try { return JSON.parse(readFileSync(join(builds, h, "build.json"), "utf8")); } catch { return undefined; } }).find(Boolean);
+// The newest finished build: the one `cluster up` takes (an older one of other inputs may sit beside it).
+const record = readdirSync(builds)
+  .map((h) => { try { return JSON.parse(readFileSync(join(builds, h, "build.json"), "utf8")); } catch { return undefined; } })
+  .filter(Boolean)
+  .sort((a, b) => String(b.endedAt).localeCompare(String(a.endedAt)))[0];
 const env = { ...process.env, VAGRANT_HOME: join(dir, "vagrant-home"), VAGRANT_CHECKPOINT_DISABLE: "1", HOMELAB_NO_VERSION_CHECK: "1" };
 
 const lv = await LibvirtNetns.start({ name: "homelab-e2e", dir: join(dir, "libvirt") });
