@@ -57,6 +57,25 @@ describe("the composed scripts", () => {
       expect(used.has(part), part).toBe(true);
     }
   });
+
+  // Each part, and a script that carries it in both families; the sandbox suite named runs that
+  // script, so the part runs there (a part dropped from its script fails here, not silently).
+  it.each([
+    ["lib/offline.sh", "k8s-boot-check", "boot-check.test.ts"],
+    ["lib/toml.sh", "k8s-containerd", "containerd.test.ts"],
+    ["lib/verify_sha256.sh", "k8s-kubeadm", "kubeadm.test.ts"],
+    ["lib/write_file.sh", "k8s-kernel", "kernel-swap.test.ts"],
+    ["steps/cni.sh", "k8s-cni", "cni.test.ts"],
+    ["steps/swap.sh", "k8s-swap", "kernel-swap.test.ts"],
+    ["steps/sysprep.sh", "sysprep", "sysprep.test.ts"],
+  ])("%s is in both families' %s.sh (run by %s)", (part, script, suite) => {
+    expect(readdirSync(fileURLToPath(new URL(".", import.meta.url)))).toContain(suite);
+    for (const family of ["alpine", "debian"]) {
+      const s = shipped.get(`${family}: scripts/${script}.sh`);
+      expect(s, `${family}: scripts/${script}.sh`).toBeDefined();
+      expect(s!.text).toContain(`# --- part: ${part} ---\n`);
+    }
+  });
 });
 
 describe.skipIf(!needTool("shellcheck"))("every composed script under shellcheck -s sh", () => {
