@@ -164,17 +164,6 @@ containerd_checks() {
 	check "containerd cgroup driver $(cgroup_driver)" "$(toml_get "$1" "$T_RUNC_OPTS" SystemdCgroup)" true
 	check "containerd runc runtime type" "$(toml_get "$1" "$T_RUNC" runtime_type)" io.containerd.runc.v2
 	check "containerd sandbox image" "$(toml_get "$1" "$T_IMAGES" sandbox)" "$PAUSE_IMAGE"
-	_dirs=$(toml_get "$1" "$T_CNI" bin_dirs)
-	_dir=$(toml_get "$1" "$T_CNI" bin_dir)
-	case "$_dirs" in
-	*"'$CNI_DIR'"* | *"\"$CNI_DIR\""*) ok "containerd CNI dir" ;;
-	*)
-		if [ "$_dir" = "$CNI_DIR" ] && { [ -z "$_dirs" ] || [ "$_dirs" = "[]" ]; }; then
-			ok "containerd CNI dir"
-		else
-			fail "containerd CNI dir" "bin_dirs=${_dirs:-unset} bin_dir=${_dir:-unset}, expected $CNI_DIR"
-		fi
-		;;
-	esac
+	check_cni_bin_dir "$1" "$T_CNI" "$CNI_DIR"
 	check "containerd CNI config dir" "$(toml_get "$1" "$T_CNI" conf_dir)" "$CNI_CONF_DIR"
 }

@@ -48,3 +48,21 @@ toml_set() {
 			if (!seen) { print ""; print want; print key " = " val }
 		}' "$1" >"$1.edit" && mv -f "$1.edit" "$1"
 }
+
+# check_cni_bin_dir DUMP TABLE DIR: the CRI plugin of containerd 2.x finds the CNI plugins in DIR:
+# `bin_dirs` (2.1+) lists it, or, with no list, 2.0's `bin_dir` names it. Uses ok/fail of
+# lib/checks.sh (composed into the same scripts).
+check_cni_bin_dir() {
+	_dirs=$(toml_get "$1" "$2" bin_dirs)
+	_dir=$(toml_get "$1" "$2" bin_dir)
+	case "$_dirs" in
+	*"'$3'"* | *"\"$3\""*) ok "containerd CNI dir" ;;
+	*)
+		if [ "$_dir" = "$3" ] && { [ -z "$_dirs" ] || [ "$_dirs" = "[]" ]; }; then
+			ok "containerd CNI dir"
+		else
+			fail "containerd CNI dir" "bin_dirs=${_dirs:-unset} bin_dir=${_dir:-unset}, expected $3"
+		fi
+		;;
+	esac
+}
