@@ -24,6 +24,7 @@ const COMMAND_MODULES: ReadonlyArray<() => Promise<{ register(program: Command):
 ];
 
 export async function main(argv: readonly string[]): Promise<number> {
+  exitQuietlyWhenReaderLeaves();
   argv = commonFlags(argv);
   const program = new Command("homelab")
     .description("One homelab.yaml in, a reproducible Kubernetes node VM image out, shipped as a Vagrant box.")
@@ -42,6 +43,21 @@ export async function main(argv: readonly string[]): Promise<number> {
     return typeof process.exitCode === "number" ? process.exitCode : 0;
   } catch (err) {
     return reportError(err);
+  }
+}
+
+/**
+ * `homelab box serve --help | head`: the reader closes the pipe before we are done writing.
+ * That is the reader's choice, not a failure, so it ends the process without Node's stack
+ * trace for an unhandled EPIPE (as a C program dies of SIGPIPE); other write errors still throw.
+ */
+function exitQuietlyWhenReaderLeaves(): void {
+  for (const stream of [process.stdout, process.stderr]) {
+    if (stream.listenerCount("error") > 0) continue;
+    stream.on("error", (err: NodeJS.ErrnoException) => {
+      if (err.code === "EPIPE") process.exit(typeof process.exitCode === "number" ? process.exitCode : 0);
+      throw err;
+    });
   }
 }
 

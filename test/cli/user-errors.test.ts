@@ -1,10 +1,10 @@
-import { execFileSync } from "node:child_process";
+import { execFile, execFileSync } from "node:child_process";
 import { mkdirSync, mkdtempSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { createServer, type Server } from "node:net";
 import { tmpdir } from "node:os";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
-import { runCli, type CliResult } from "../support/cli.js";
+import { BIN, runCli, type CliResult } from "../support/cli.js";
 import { Sentinel } from "../support/sentinel-file.js";
 
 /**
@@ -89,6 +89,21 @@ describe("reading a config that is not a file", () => {
       expect(r.code, r.stderr).toBe(2);
       expect(r.stderr).toMatch(says);
       expect(r.stderr).not.toMatch(/^\s+at /m);
+    }
+  });
+});
+
+describe("a reader that stops early (`homelab box serve --help | head -1`)", () => {
+  it("ends quietly: no EPIPE stack trace on stderr, exit 0", async () => {
+    for (const args of [["box", "serve", "--help"], ["schema"]]) {
+      // `| true`: the reader is gone before node has started, so every write meets a closed pipe (EPIPE), never by luck.
+      const r = await new Promise<{ code: number; stderr: string }>((resolve) => {
+        execFile("bash", ["-c", '"$0" "$@" 2>"$ERRFILE" | true; echo "rc=${PIPESTATUS[0]}"', process.execPath, BIN, ...args], { env: { ...process.env, ERRFILE: join(cwd, "epipe.err") } }, (_err, stdout) => {
+          resolve({ code: Number(/rc=(\d+)/.exec(stdout)?.[1]), stderr: readFileSync(join(cwd, "epipe.err"), "utf8") });
+        });
+      });
+      expect(r.stderr, r.stderr).not.toMatch(/EPIPE|^\s+at /m);
+      expect(r.code, r.stderr).toBe(0);
     }
   });
 });
