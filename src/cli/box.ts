@@ -78,7 +78,7 @@ export function register(program: Command): void {
   examples(publish, [
     "homelab box publish .homelab/builds/*/boxes/*-libvirt.box --name acme/node --box-version 1.2.0",
     "homelab box publish node.box --name acme/node --box-version 1.2.0 --registry http://reg:8080",
-    "homelab box publish node.box --name acme/node --box-version 1.2.0 --store s3://boxes/registry --s3-endpoint http://127.0.0.1:7480",
+    "homelab box publish node.box --name acme/node --box-version 1.2.0 --store s3://boxes/registry",
   ]);
 
   const list = box
@@ -277,7 +277,7 @@ Examples:
       }
       const access = await loadAccessConfig(opts.tokenFile ?? opts.config);
       const log = opts.quiet ? undefined : (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
-      if (opts.root === undefined && opts.store === undefined) throw new InputError("box serve: give --root DIR or --store s3://bucket/prefix (one of them)");
+      if ((opts.root === undefined) === (opts.store === undefined)) throw new InputError("box serve: give --root DIR or --store s3://bucket/prefix (one of them)");
       const store = await openStoreFlags(opts, { flag: "--root", value: opts.root });
       let where: { root: string } | { backend: import("../box/backend.js").BoxBackend };
       if (store !== undefined) {

@@ -148,7 +148,7 @@ describe.skipIf(!s3)("homelab box commands on an S3 store", { timeout: 240_000 }
     const both = await cli(["box", "list", "--registry", tmp.path, ...store()]);
     expect([both.code, both.stderr]).toEqual([2, "homelab: --registry and --store: give one (--registry a directory or URL, --store an S3 bucket)\n"]);
     const serveBoth = await cli(["box", "serve", "--root", tmp.path, ...store()]);
-    expect([serveBoth.code, serveBoth.stderr.trim()]).toEqual([2, "homelab: --root and --store: give one (--root a directory, --store an S3 bucket)"]);
+    expect([serveBoth.code, serveBoth.stderr.trim()]).toEqual([2, "homelab: box serve: give --root DIR or --store s3://bucket/prefix (one of them)"]);
     const loose = await cli(["box", "rm", "acme/node@1.0.0", "--registry", tmp.path, "--s3-endpoint", s3!.endpoint]);
     expect([loose.code, loose.stderr.trim()]).toEqual([2, "homelab: --s3-* options go with --store s3://bucket/prefix"]);
     const asRegistry = await cli(["box", "list", "--registry", `s3://${bucket.name}/${PREFIX}`]);
