@@ -2,7 +2,10 @@ import { formatBoxRef } from "./names.js";
 import type { Finding, FsckReport } from "./fsck.js";
 import { isRepairable } from "./fsck.js";
 import { parseRecord } from "./s3-layout.js";
-import { parseBoxRecord, parseVersionRecord, type S3BoxStore } from "./s3-store.js";
+import { mapBounded, parseBoxRecord, parseVersionRecord, type S3BoxStore } from "./s3-store.js";
+
+/** Records read at once (one GET each). */
+const READ_PARALLEL = 16;
 
 /**
  * How old an unnamed box file or an unfinished upload must be before fsck calls it junk.
@@ -52,10 +55,13 @@ export async function fsckS3Registry(store: S3BoxStore, opts: S3FsckOptions = {}
   const objects = await store.listObjects();
   const byKey = new Map(objects.map((o) => [o.key, o]));
   const named = new Set<string>();
-  for (const o of objects) {
+  const records = objects.flatMap((o) => {
     const rec = layout.parseAnyKey(o.key);
-    if (!rec) continue;
-    const text = await store.readText(o.key);
+    return rec ? [{ o, rec }] : [];
+  });
+  const texts = await mapBounded(records, READ_PARALLEL, ({ o }) => store.readText(o.key));
+  for (const [i, { o, rec }] of records.entries()) {
+    const text = texts[i];
     if (text === undefined) continue; // removed since the LIST
     if (rec.kind === "version" || rec.kind === "box") {
       const ok = rec.kind === "version" ? parseVersionRecord(text, rec.version) : parseBoxRecord(text, formatBoxRef(rec.box));
