@@ -56,17 +56,17 @@ export function register(program: Command): void {
       const result = await withRegistry(opts, (registry) => {
         const progress = progressPrinter(file);
         return publishBox({
-        file,
-        name: opts.name,
-        version,
-        registry,
-        ...(opts.provider === undefined ? {} : { provider: opts.provider }),
-        ...(opts.architecture === undefined ? {} : { architecture: opts.architecture }),
-        ...(opts.token === undefined ? {} : { token: opts.token }),
-        ...(opts.force === undefined ? {} : { force: opts.force }),
-        ...(opts.defaultArchitecture === undefined ? {} : { defaultArchitecture: true }),
-        ...(opts.release === false ? { release: false } : {}),
-        onProgress: progress.update,
+          file,
+          name: opts.name,
+          version,
+          registry,
+          ...(opts.provider === undefined ? {} : { provider: opts.provider }),
+          ...(opts.architecture === undefined ? {} : { architecture: opts.architecture }),
+          ...(opts.token === undefined ? {} : { token: opts.token }),
+          ...(opts.force === undefined ? {} : { force: opts.force }),
+          ...(opts.defaultArchitecture === undefined ? {} : { defaultArchitecture: true }),
+          ...(opts.release === false ? { release: false } : {}),
+          onProgress: progress.update,
         }).finally(progress.done);
       });
       const { paint } = await import("./colour.js");
