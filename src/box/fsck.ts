@@ -21,6 +21,7 @@ export type FindingKind =
   | "size-mismatch" // a box file whose size is not the catalog's
   | "unknown-url" // a catalog entry whose url is not a file this store writes
   | "corrupt-catalog" // catalog.json does not parse
+  | "malformed-record" // (S3) an object at a record key of ours that is not a record homelab wrote
   | "leads-outside" // a symlink in the registry that leads out of it (never followed)
   | "symlink"; // a symlink where an org or box directory belongs (never followed)
 

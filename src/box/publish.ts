@@ -1,6 +1,7 @@
 import { createReadStream } from "node:fs";
 import { stat } from "node:fs/promises";
 import { InputError } from "../errors.js";
+import type { BoxBackend } from "./backend.js";
 import type { Catalog, CatalogProvider, VersionStatus } from "./catalog.js";
 import { releaseChange, revokeChange } from "./release-state.js";
 import { HttpRegistry, isRegistryUrl } from "./http-registry.js";
@@ -18,8 +19,8 @@ export interface PublishBoxOptions {
   readonly provider?: string;
   /** Vagrant's names (amd64, arm64) or x86_64/aarch64; default: metadata.json's, else amd64. */
   readonly architecture?: string;
-  /** A directory (written directly) or an http(s) URL of `homelab box serve`. */
-  readonly registry: string;
+  /** A directory (written directly), an http(s) URL of `homelab box serve`, or an open store (an S3 bucket). */
+  readonly registry: string | BoxBackend;
   /** Bearer token for a URL registry (default: $HOMELAB_REGISTRY_TOKEN). */
   readonly token?: string;
   readonly force?: boolean;
@@ -51,7 +52,7 @@ export async function publishBox(o: PublishBoxOptions): Promise<PublishResult> {
     ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
     ...(o.signal === undefined ? {} : { signal: o.signal }),
   };
-  if (isRegistryUrl(o.registry)) {
+  if (typeof o.registry === "string" && isRegistryUrl(o.registry)) {
     return remoteRegistry(o.registry, o.token).publish({ file: o.file, ...common });
   }
   let total: number | undefined;
@@ -63,15 +64,24 @@ export async function publishBox(o: PublishBoxOptions): Promise<PublishResult> {
     if (err instanceof InputError) throw err;
     throw new InputError(`${o.file}: no such file`);
   }
-  const store = await BoxStore.open(o.registry, { create: true });
+  const store = typeof o.registry === "string" ? await BoxStore.open(o.registry, { create: true }) : o.registry;
   return store.publish(createReadStream(o.file, { highWaterMark: 1 << 20 }), { ...common, label: o.file, ...(total === undefined ? {} : { total }) });
 }
 
-/** Catalogs of one box (or every box) in a registry directory or URL. */
-export async function listRegistry(registry: string, name?: string, token?: string): Promise<Catalog[]> {
+/** A registry directory opened as a store, or the store given (an S3 bucket). */
+async function openLocal(registry: string | BoxBackend): Promise<BoxBackend> {
+  return typeof registry === "string" ? BoxStore.open(registry) : registry;
+}
+
+function isUrl(registry: string | BoxBackend): registry is string {
+  return typeof registry === "string" && isRegistryUrl(registry);
+}
+
+/** Catalogs of one box (or every box) in a registry directory, URL or store. */
+export async function listRegistry(registry: string | BoxBackend, name?: string, token?: string): Promise<Catalog[]> {
   const ref: BoxRef | undefined = name === undefined ? undefined : parseBoxRef(name);
-  if (isRegistryUrl(registry)) return remoteRegistry(registry, token).catalogs(ref);
-  const store = await BoxStore.open(registry);
+  if (isUrl(registry)) return remoteRegistry(registry, token).catalogs(ref);
+  const store = await openLocal(registry);
   const refs = ref ? [ref] : await store.listBoxes();
   const out: Catalog[] = [];
   for (const r of refs) {
@@ -86,11 +96,11 @@ export async function listRegistry(registry: string, name?: string, token?: stri
  * downloads answer 410 with the reason). Returns the new state. NotFoundError for an unknown
  * version; ConflictError when the version is already in that state or (release) has no box.
  */
-export async function setReleaseState(registry: string, name: string, version: string, action: "release" | "revoke", opts: { reason?: string; token?: string } = {}): Promise<VersionStatus> {
+export async function setReleaseState(registry: string | BoxBackend, name: string, version: string, action: "release" | "revoke", opts: { reason?: string; token?: string } = {}): Promise<VersionStatus> {
   const ref = parseBoxRef(name);
   parseVersion(version);
-  if (isRegistryUrl(registry)) return remoteRegistry(registry, opts.token).setReleaseState(ref, version, action, opts.reason);
-  const store = await BoxStore.open(registry);
+  if (isUrl(registry)) return remoteRegistry(registry, opts.token).setReleaseState(ref, version, action, opts.reason);
+  const store = await openLocal(registry);
   const v = (await store.readCatalog(ref))?.versions.find((x) => x.version === version);
   const what = `${name}@${version}`;
   if (!v) throw new NotFoundError(`${what}: not in the registry`);
@@ -99,12 +109,12 @@ export async function setReleaseState(registry: string, name: string, version: s
 }
 
 /** Removes `org/name@version[/provider[/architecture]]`; throws NotFoundError when nothing matches. */
-export async function removeFromRegistry(registry: string, sel: BoxSelector, token?: string): Promise<CatalogProvider[] | undefined> {
-  if (isRegistryUrl(registry)) {
+export async function removeFromRegistry(registry: string | BoxBackend, sel: BoxSelector, token?: string): Promise<CatalogProvider[] | undefined> {
+  if (isUrl(registry)) {
     await remoteRegistry(registry, token).remove(sel);
     return undefined;
   }
-  return (await BoxStore.open(registry)).remove(sel);
+  return (await openLocal(registry)).remove(sel);
 }
 
 /**

@@ -106,7 +106,9 @@ export class S3Layout {
   /** Whether a listed key is a box file of ours (only those are ever removed). */
   isBlobKey(key: string): boolean {
     const m = /^boxes\/([^/]+)\/([^/]+)\/(blobs\/.+)$/.exec(key.startsWith(this.prefix) ? key.slice(this.prefix.length) : "");
-    return m !== null && isOrg(m[1]!) && isBoxName(m[2]!) && BLOB_NAME.test(m[3]!);
+    const blob = m === null ? null : BLOB_NAME.exec(m[3]!);
+    // The version too: `blobs/not-a-version/<id>.box` is not a name we write, so it is not ours.
+    return m !== null && blob !== null && isOrg(m[1]!) && isBoxName(m[2]!) && isVersion(blob[1]!);
   }
 }
 

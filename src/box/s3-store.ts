@@ -214,6 +214,8 @@ export class S3BoxStore implements BoxBackend {
         size: record.size,
         replaced: replaced !== undefined,
         defaultArchitecture: entry?.default_architecture ?? false,
+        // What the directory store answers too: `box publish --no-release` says "unreleased".
+        status: after?.versions.find((v) => v.version === req.version)?.status ?? "active",
       };
     } catch (err) {
       if (stored) await this.deleteKey(blobKey).catch(() => {});
@@ -366,6 +368,81 @@ export class S3BoxStore implements BoxBackend {
       idMarker = page.NextUploadIdMarker;
     }
     return aborted;
+  }
+
+  /** The key layout under this store's prefix (for fsck: s3-fsck.ts). */
+  get keys(): S3Layout {
+    return this.layout;
+  }
+
+  /** Every object under the boxes prefix with its size and time (for fsck). */
+  async listObjects(): Promise<{ key: string; size: number; lastModified: number }[]> {
+    const out: { key: string; size: number; lastModified: number }[] = [];
+    let token: string | undefined;
+    try {
+      do {
+        const page = await this.client.send(new ListObjectsV2Command({ Bucket: this.opts.bucket, Prefix: this.layout.boxesPrefix(), ...(token ? { ContinuationToken: token } : {}) }));
+        for (const o of page.Contents ?? []) if (o.Key) out.push({ key: o.Key, size: o.Size ?? 0, lastModified: o.LastModified?.getTime() ?? 0 });
+        token = page.IsTruncated ? page.NextContinuationToken : undefined;
+      } while (token);
+    } catch (err) {
+      throw this.failure(err, `listing ${this.layout.boxesPrefix()}`);
+    }
+    return out;
+  }
+
+  /** Unfinished multipart uploads to box file keys of ours, with when they last wrote (for fsck). */
+  async listBlobUploads(): Promise<{ key: string; uploadId: string; lastWrite: number }[]> {
+    const out: { key: string; uploadId: string; lastWrite: number }[] = [];
+    let keyMarker: string | undefined;
+    let idMarker: string | undefined;
+    try {
+      for (;;) {
+        const page = await this.client.send(
+          new ListMultipartUploadsCommand({ Bucket: this.opts.bucket, Prefix: this.layout.boxesPrefix(), ...(keyMarker ? { KeyMarker: keyMarker } : {}), ...(idMarker ? { UploadIdMarker: idMarker } : {}) }),
+        );
+        for (const u of page.Uploads ?? []) {
+          if (!u.Key || !u.UploadId || !this.layout.isBlobKey(u.Key)) continue;
+          const parts = await this.client.send(new ListPartsCommand({ Bucket: this.opts.bucket, Key: u.Key, UploadId: u.UploadId }));
+          const lastWrite = Math.max(u.Initiated?.getTime() ?? 0, ...(parts.Parts ?? []).map((p) => p.LastModified?.getTime() ?? 0));
+          out.push({ key: u.Key, uploadId: u.UploadId, lastWrite });
+        }
+        if (!page.IsTruncated) break;
+        keyMarker = page.NextKeyMarker;
+        idMarker = page.NextUploadIdMarker;
+      }
+    } catch (err) {
+      throw this.failure(err, "listing unfinished uploads");
+    }
+    return out;
+  }
+
+  /** An object's text, or undefined when it is gone (for fsck). */
+  async readText(key: string): Promise<string | undefined> {
+    return (await this.getJson(key))?.text;
+  }
+
+  /** Whether an object exists (for fsck). */
+  async hasObject(key: string): Promise<boolean> {
+    return this.exists(key);
+  }
+
+  /**
+   * Removes an object of ours (a box file, or a record whose text is `expected`, read again
+   * here): anything else at that key is left alone and this answers false (for fsck --repair).
+   */
+  async removeOwn(key: string, expected?: string): Promise<boolean> {
+    if (expected === undefined ? !this.layout.isBlobKey(key) : this.layout.parseAnyKey(key) === undefined) return false;
+    if (expected !== undefined && (await this.readText(key)) !== expected) return false;
+    await this.deleteKey(key);
+    return true;
+  }
+
+  /** Aborts one unfinished upload to a box file key of ours (for fsck --repair). */
+  async abortUpload(key: string, uploadId: string): Promise<boolean> {
+    if (!this.layout.isBlobKey(key)) return false;
+    await this.client.send(new AbortMultipartUploadCommand({ Bucket: this.opts.bucket, Key: key, UploadId: uploadId }));
+    return true;
   }
 
   /** Copies the source into `key` through the ingest pass; a box that fails its checks is removed again. */
@@ -618,7 +695,7 @@ function unquote(etag: string): string {
   return etag.replace(/^"(.*)"$/, "$1");
 }
 
-async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
+export async function mapBounded<T, R>(items: readonly T[], limit: number, fn: (item: T) => Promise<R>): Promise<R[]> {
   const out: R[] = new Array<R>(items.length);
   let next = 0;
   const worker = async (): Promise<void> => {

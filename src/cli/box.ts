@@ -3,6 +3,7 @@ import { InputError } from "../errors.js";
 import { findingDetail } from "./error-text.js";
 import { formatSize } from "./format.js";
 import { registerMirror } from "./box-mirror.js";
+import { addStoreOptions, openStoreFlags, withRegistry, type StoreFlags } from "./box-store.js";
 import { examples } from "./help.js";
 import { portNumber, positiveInt } from "./options.js";
 
@@ -37,8 +38,8 @@ export function register(program: Command): void {
     .option("--registry <dir|url>", REGISTRY_HELP)
     .option("--token <token>", TOKEN_HELP)
     .option("-f, --force", "replace an existing version+provider+architecture")
-    .option("--no-release", "a version this creates stays unreleased (not in the catalog Vagrant reads) until `homelab box release`")
-    .action(async (file: string, opts: PublishFlags) => {
+    .option("--no-release", "a version this creates stays unreleased (not in the catalog Vagrant reads) until `homelab box release`");
+  addStoreOptions(publish).action(async (file: string, opts: PublishFlags) => {
       const { InputError } = await import("../errors.js");
       const { parseArchitecture, parseBoxRef, parseProvider, parseVersion } = await import("../box/names.js");
       if (opts.boxVersion !== undefined && opts.version !== undefined) throw new InputError("--box-version and --version: give one (they are the same)");
@@ -52,20 +53,22 @@ export function register(program: Command): void {
       if (opts.architecture !== undefined) parseArchitecture(opts.architecture, "--architecture");
       const { publishBox } = await import("../box/publish.js");
       const { progressPrinter } = await import("./progress.js");
-      const progress = progressPrinter(file);
-      const result = await publishBox({
-        file,
-        name: opts.name,
-        version,
-        registry: opts.registry ?? defaultRegistry(),
-        ...(opts.provider === undefined ? {} : { provider: opts.provider }),
-        ...(opts.architecture === undefined ? {} : { architecture: opts.architecture }),
-        ...(opts.token === undefined ? {} : { token: opts.token }),
-        ...(opts.force === undefined ? {} : { force: opts.force }),
-        ...(opts.defaultArchitecture === undefined ? {} : { defaultArchitecture: true }),
-        ...(opts.release === false ? { release: false } : {}),
-        onProgress: progress.update,
-      }).finally(progress.done);
+      const result = await withRegistry(opts, (registry) => {
+        const progress = progressPrinter(file);
+        return publishBox({
+          file,
+          name: opts.name,
+          version,
+          registry,
+          ...(opts.provider === undefined ? {} : { provider: opts.provider }),
+          ...(opts.architecture === undefined ? {} : { architecture: opts.architecture }),
+          ...(opts.token === undefined ? {} : { token: opts.token }),
+          ...(opts.force === undefined ? {} : { force: opts.force }),
+          ...(opts.defaultArchitecture === undefined ? {} : { defaultArchitecture: true }),
+          ...(opts.release === false ? { release: false } : {}),
+          onProgress: progress.update,
+        }).finally(progress.done);
+      });
       const { paint } = await import("./colour.js");
       process.stdout.write(
         `${paint(process.stdout).green(result.replaced ? "replaced" : "published")} ${result.box}@${result.version} ${result.provider}/${result.architecture} ` +
@@ -75,6 +78,7 @@ export function register(program: Command): void {
   examples(publish, [
     "homelab box publish .homelab/builds/*/boxes/*-libvirt.box --name acme/node --box-version 1.2.0",
     "homelab box publish node.box --name acme/node --box-version 1.2.0 --registry http://reg:8080",
+    "homelab box publish node.box --name acme/node --box-version 1.2.0 --store s3://boxes/registry",
   ]);
 
   const list = box
@@ -84,11 +88,11 @@ export function register(program: Command): void {
     .argument("[org/box]", "only this box")
     .option("--registry <dir|url>", REGISTRY_HELP)
     .option("--token <token>", `${TOKEN_HELP} (for registries with protected reads)`)
-    .option("--json", "print the catalogs as JSON")
-    .action(async (name: string | undefined, opts: { registry?: string; token?: string; json?: boolean }) => {
+    .option("--json", "print the catalogs as JSON");
+  addStoreOptions(list).action(async (name: string | undefined, opts: StoreFlags & { registry?: string; token?: string; json?: boolean }) => {
       const { listRegistry } = await import("../box/publish.js");
       const { JobError } = await import("../errors.js");
-      const catalogs = await listRegistry(opts.registry ?? defaultRegistry(), name, opts.token);
+      const catalogs = await withRegistry(opts, (registry) => listRegistry(registry, name, opts.token));
       if (name !== undefined && catalogs.length === 0) throw new JobError(`${name}: not in the registry`);
       if (opts.json) return void process.stdout.write(`${JSON.stringify(catalogs, null, 2)}\n`);
       const rows = [["BOX", "VERSION", "STATE", "PROVIDER", "ARCH", "SIZE", "SHA256"]];
@@ -124,16 +128,19 @@ export function register(program: Command): void {
       .argument("<what>", "org/box@version")
       .option("--registry <dir|url>", REGISTRY_HELP)
       .option("--token <token>", TOKEN_HELP);
+    addStoreOptions(cmd);
     if (action === "revoke") cmd.option("--reason <text>", "why (shown by `homelab box list`, Vagrant's API and the refused download)");
-    cmd.action(async (what: string, opts: { registry?: string; token?: string; reason?: string }) => {
+    cmd.action(async (what: string, opts: StoreFlags & { registry?: string; token?: string; reason?: string }) => {
       const { parseBoxSelector } = await import("../box/names.js");
       const { setReleaseState } = await import("../box/publish.js");
       const sel = parseBoxSelector(what);
       if (sel.provider !== undefined) throw new InputError(`${what}: a whole version is ${action}d; give org/box@version`);
-      const state = await setReleaseState(opts.registry ?? defaultRegistry(), `${sel.org}/${sel.name}`, sel.version, action, {
-        ...(opts.reason === undefined ? {} : { reason: opts.reason }),
-        ...(opts.token === undefined ? {} : { token: opts.token }),
-      });
+      const state = await withRegistry(opts, (registry) =>
+        setReleaseState(registry, `${sel.org}/${sel.name}`, sel.version, action, {
+          ...(opts.reason === undefined ? {} : { reason: opts.reason }),
+          ...(opts.token === undefined ? {} : { token: opts.token }),
+        }),
+      );
       process.stdout.write(`${sel.org}/${sel.name}@${sel.version}: ${releaseWords(state)}\n`);
     });
     examples(cmd, action === "release" ? ["homelab box release acme/node@1.2.0"] : ['homelab box revoke acme/node@1.2.0 --reason "CVE-2026-1234 in openssl"']);
@@ -145,55 +152,74 @@ export function register(program: Command): void {
     .description("Remove a version, or one provider (and architecture) of it, from a registry.")
     .argument("<what>", "org/box@version[/provider[/arch]]")
     .option("--registry <dir|url>", REGISTRY_HELP)
-    .option("--token <token>", TOKEN_HELP)
-    .action(async (what: string, opts: { registry?: string; token?: string }) => {
+    .option("--token <token>", TOKEN_HELP);
+  addStoreOptions(rm).action(async (what: string, opts: StoreFlags & { registry?: string; token?: string }) => {
       const { parseBoxSelector } = await import("../box/names.js");
       const { removeFromRegistry } = await import("../box/publish.js");
       const sel = parseBoxSelector(what);
-      const removed = await removeFromRegistry(opts.registry ?? defaultRegistry(), sel, opts.token);
+      const removed = await withRegistry(opts, (registry) => removeFromRegistry(registry, sel, opts.token));
       const detail = removed ? ` (${removed.map((p) => `${p.name}/${p.architecture}`).join(", ")})` : "";
       process.stdout.write(`removed ${what}${detail}\n`);
     });
-  examples(rm, ["homelab box rm acme/node@1.0.0", "homelab box rm acme/node@1.0.0/libvirt/amd64"]);
+  examples(rm, ["homelab box rm acme/node@1.0.0", "homelab box rm acme/node@1.0.0/libvirt/amd64", "homelab box rm acme/node@1.0.0 --store s3://boxes/registry"]);
 
   registerMirror(box);
 
   const fsck = box
     .command("fsck")
-    .description("Check a registry directory: leftovers of killed publishes, box files no catalog names, catalog entries without a file.")
+    .description(
+      "Check a registry directory or S3 store: leftovers of killed publishes, box files no record names, records without a box file (in S3 also records that are not homelab's).",
+    )
     .option("--registry <dir>", "registry directory (default: $HOMELAB_REGISTRY, else ./registry)")
-    .option("--repair", "remove the leftovers and drop catalog entries whose file is gone (never touches files homelab did not write)")
-    .action(async (opts: { registry?: string; repair?: boolean }) => {
-      const { BoxStore } = await import("../box/store.js");
-      const { fsckRegistry, isRepairable } = await import("../box/fsck.js");
+    .option("--repair", "remove the leftovers and drop catalog entries whose file is gone (never touches files or objects homelab did not write)")
+    .option("--grace <duration>", "S3: judge a box file no record names, or an unfinished upload, only once it is this old: another server may be publishing it (e.g. 30m, 2h, 0s; default 1h)", duration("--grace"));
+  addStoreOptions(fsck).action(async (opts: StoreFlags & { registry?: string; repair?: boolean; grace?: number }) => {
+      const { isRepairable } = await import("../box/fsck.js");
       const { JobError } = await import("../errors.js");
-      const registry = opts.registry ?? defaultRegistry();
-      if (/^https?:\/\//i.test(registry)) throw new InputError(`--registry: fsck checks a registry directory, not a URL (run it where \`homelab box serve\` runs)`);
-      const report = await fsckRegistry(await BoxStore.open(registry), opts.repair ? { repair: "all" } : {});
+      const s3 = await openStoreFlags(opts, { flag: "--registry", value: opts.registry });
+      let label: string;
+      let report: import("../box/s3-fsck.js").S3FsckReport;
+      if (s3 !== undefined) {
+        const { fsckS3Registry } = await import("../box/s3-fsck.js");
+        label = s3.label;
+        report = await fsckS3Registry(s3, { ...(opts.repair ? { repair: true } : {}), ...(opts.grace === undefined ? {} : { graceMs: opts.grace }) }).finally(() => s3.destroy());
+      } else {
+        if (opts.grace !== undefined) throw new InputError("--grace goes with --store (a directory's publishes hold a lock fsck waits for)");
+        const { BoxStore } = await import("../box/store.js");
+        const { fsckRegistry } = await import("../box/fsck.js");
+        label = opts.registry ?? defaultRegistry();
+        if (/^https?:\/\//i.test(label)) throw new InputError(`--registry: fsck checks a registry directory, not a URL (run it where \`homelab box serve\` runs)`);
+        if (/^s3:\/\//i.test(label)) throw new InputError(`HOMELAB_REGISTRY: an S3 bucket is given as --store ${label}`);
+        report = { ...(await fsckRegistry(await BoxStore.open(label), opts.repair ? { repair: "all" } : {})), recent: [] };
+      }
       for (const f of report.findings) {
-        const state = report.repaired.includes(f) ? "repaired" : isRepairable(f.kind) ? "repairable" : "needs a human";
+        const state = report.recent.includes(f)
+          ? "younger than the grace period: left alone"
+          : report.repaired.includes(f)
+            ? "repaired"
+            : isRepairable(f.kind)
+              ? "repairable"
+              : "needs a human";
         process.stdout.write(`${f.kind}  ${f.path}  ${findingDetail(f)} (${state})\n`);
       }
-      const left = report.findings.filter((f) => !report.repaired.includes(f));
+      const left = report.findings.filter((f) => !report.repaired.includes(f) && !report.recent.includes(f));
+      const recent = report.recent.length > 0 ? `, ${report.recent.length} too recent to judge` : "";
       process.stdout.write(
-        report.findings.length === 0 ? `${registry}: clean\n` : `${registry}: ${report.findings.length} found, ${report.repaired.length} repaired, ${left.length} left\n`,
+        report.findings.length === 0 ? `${label}: clean\n` : `${label}: ${report.findings.length} found, ${report.repaired.length} repaired, ${left.length} left${recent}\n`,
       );
       if (left.length > 0) {
-        throw new JobError(`${registry}: ${left.length} problem(s) left${left.some((f) => isRepairable(f.kind)) ? " (run with --repair)" : ""}`);
+        throw new JobError(`${label}: ${left.length} problem(s) left${left.some((f) => isRepairable(f.kind)) ? " (run with --repair)" : ""}`);
       }
     });
-  examples(fsck, ["homelab box fsck --registry /srv/boxes", "homelab box fsck --registry /srv/boxes --repair"]);
+  examples(fsck, ["homelab box fsck --registry /srv/boxes", "homelab box fsck --registry /srv/boxes --repair", "homelab box fsck --store s3://boxes/registry --repair"]);
 
-  box
+  const serve = box
     .command("serve")
     .summary("Serve a registry over HTTP for vagrant")
     .description("Serve a registry (a directory, or an S3 bucket shared by several servers) over HTTP for `vagrant box add http://HOST:PORT/org/box`.")
-    .option("--root <dir>", "registry directory")
-    .option("--store <s3://bucket/prefix>", "an S3 bucket (and key prefix) instead of --root; several servers may share it")
-    .option("--s3-endpoint <url>", "S3-compatible server, e.g. http://127.0.0.1:7480 (default: $HOMELAB_S3_ENDPOINT, else AWS's)")
-    .option("--s3-region <name>", "signing region (default: $HOMELAB_S3_REGION, $AWS_REGION, else us-east-1)")
-    .addOption(new Option("--s3-downloads <mode>", "stream: the server sends the bytes; redirect: 302 to a presigned S3 URL (default: $HOMELAB_S3_DOWNLOADS, else stream)").choices(["stream", "redirect"]))
-    .option("--s3-public-endpoint <url>", "the S3 endpoint clients reach, written into presigned URLs (default: --s3-endpoint)")
+    .option("--root <dir>", "registry directory");
+  addStoreOptions(serve, { serve: true });
+  serve
     .option("--port <n>", "TCP port (0: any free port)", portNumber("--port"), 8080)
     .option("--host <addr>", "address to listen on (0.0.0.0 for the whole network)", "127.0.0.1")
     .option("--public-url <url>", "base URL written into catalogs (default: http://<Host header>)")
@@ -252,22 +278,10 @@ Examples:
       const access = await loadAccessConfig(opts.tokenFile ?? opts.config);
       const log = opts.quiet ? undefined : (line: string) => process.stderr.write(`${new Date().toISOString()} ${line}\n`);
       if ((opts.root === undefined) === (opts.store === undefined)) throw new InputError("box serve: give --root DIR or --store s3://bucket/prefix (one of them)");
-      const s3Flags = [opts.s3Endpoint, opts.s3Region, opts.s3Downloads, opts.s3PublicEndpoint].some((f) => f !== undefined);
-      if (opts.store === undefined && s3Flags) throw new InputError("--s3-* options go with --store s3://bucket/prefix");
+      const store = await openStoreFlags(opts, { flag: "--root", value: opts.root });
       let where: { root: string } | { backend: import("../box/backend.js").BoxBackend };
-      if (opts.store !== undefined) {
-        const { isS3Url, resolveS3Options } = await import("../box/s3-location.js");
-        if (!isS3Url(opts.store)) throw new InputError(`--store: expected s3://bucket/prefix, got ${JSON.stringify(opts.store)} (a directory is --root)`);
-        const s3 = resolveS3Options(opts.store, {
-          ...(opts.s3Endpoint === undefined ? {} : { endpoint: opts.s3Endpoint }),
-          ...(opts.s3Region === undefined ? {} : { region: opts.s3Region }),
-          ...(opts.s3Downloads === undefined ? {} : { downloads: opts.s3Downloads }),
-          ...(opts.s3PublicEndpoint === undefined ? {} : { publicEndpoint: opts.s3PublicEndpoint }),
-        });
-        // The SDK warns on Node < 22 about its releases after January 2027; ours is pinned to one that runs on Node 20.
-        process.env.AWS_SDK_JS_NODE_VERSION_SUPPORT_WARNING_DISABLED ??= "true";
-        const { S3BoxStore, ABANDONED_UPLOAD_MS } = await import("../box/s3-store.js");
-        const store = await S3BoxStore.open(s3);
+      if (store !== undefined) {
+        const { ABANDONED_UPLOAD_MS } = await import("../box/s3-store.js");
         // Parts of uploads a killed server left (no part written for a day; another server's live upload writes every few seconds).
         for (const key of await store.sweepAbandonedUploads(ABANDONED_UPLOAD_MS)) log?.(`sweep: aborted the unfinished upload ${key}`);
         where = { backend: store };
@@ -304,7 +318,7 @@ function releaseWords(state: string): string {
   return "active (released)";
 }
 
-interface PublishFlags {
+interface PublishFlags extends StoreFlags {
   name: string;
   boxVersion?: string;
   version?: string;
@@ -317,13 +331,8 @@ interface PublishFlags {
   release?: boolean;
 }
 
-interface ServeFlags {
+interface ServeFlags extends StoreFlags {
   root?: string;
-  store?: string;
-  s3Endpoint?: string;
-  s3Region?: string;
-  s3Downloads?: string;
-  s3PublicEndpoint?: string;
   port: number;
   host: string;
   publicUrl?: string;
@@ -345,3 +354,13 @@ export function byteSize(flag: string): (value: string) => number {
   };
 }
 
+
+/** `90s`, `30m`, `2h`, `1d` or a number of seconds: a duration in milliseconds (0 allowed). */
+export function duration(flag: string): (value: string) => number {
+  return (value: string) => {
+    const m = /^(\d+)\s*(s|m|h|d)?$/i.exec(value.trim());
+    const ms = m ? Number(m[1]) * 1000 * { s: 1, m: 60, h: 3600, d: 86400 }[(m[2] ?? "s").toLowerCase() as "s"] : NaN;
+    if (!m || !Number.isSafeInteger(ms)) throw new InputError(`${flag}: expected a duration like 30m, 2h, 90s or 0s, got ${JSON.stringify(value)}`);
+    return ms;
+  };
+}
