@@ -16,6 +16,12 @@ import { parseHttpUrl, shown, SourceError, type SourceClient } from "./source-ht
  * - `org`, a whole organisation: `GET {api}/api/v2/user/{org}` lists its `boxes`, each read
  *   again as a box (as the vagrant_cloud gem does: the listing need not carry every version).
  *
+ * Descriptions come along (carried into the target by mirror.ts): a plain catalog's box and
+ * version `description` (box_metadata.rb reads the box's); HCP's box `short_description` and
+ * `description_markdown`, and each version's `description_markdown` (the vagrant_cloud gem 3.0
+ * reads these fields: lib/vagrant_cloud/box.rb, box/version.rb; `description_html` is the
+ * host's rendering of the Markdown and is not copied).
+ *
  * Only released versions are copied: HCP's `status` is "active" for those; "unreleased" and
  * "revoked" ones are not in the catalog Vagrant reads, so a mirror does not publish them either.
  */
