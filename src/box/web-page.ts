@@ -152,8 +152,8 @@ export function renderBoxPage({ ref, catalog }: PageBox, ctx: PageContext): stri
  */
 function tokenHint(ctx: PageContext): string {
   if (ctx.accessToken === undefined) return "";
-  const origin = /^https?:\/\/[^/]+/i.exec(ctx.baseUrl)?.[0] ?? ctx.baseUrl;
-  return `<p class="mute">Private box: give Vagrant a read token in its environment, <code>VAGRANT_CLOUD_TOKEN=<var>token</var> VAGRANT_SERVER_URL=${escapeHtml(origin)}</code>; Vagrant then sends it to this host.</p>`;
+  // Vagrant matches the host only; the whole base URL (with a proxy's prefix) also makes `vagrant box add org/box` resolve here.
+  return `<p class="mute">Private box: give Vagrant a read token in its environment, <code>VAGRANT_CLOUD_TOKEN=<var>token</var> VAGRANT_SERVER_URL=${escapeHtml(ctx.baseUrl)}</code>; Vagrant then sends it to this host.</p>`;
 }
 
 function renderVersion(ref: BoxRef, v: CatalogVersion, url: string, ctx: PageContext): string {

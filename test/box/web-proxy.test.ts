@@ -155,7 +155,7 @@ http {
       // The token is on links only, never in the text a reader copies.
       expect(text).not.toContain(TOKEN);
       expect(text).toContain(`vagrant box add ${proxy}/boxes/secret/vault`);
-      expect(text).toContain("VAGRANT_CLOUD_TOKEN=");
+      expect(text).toContain(`VAGRANT_CLOUD_TOKEN=token VAGRANT_SERVER_URL=${proxy}/boxes`);
       const links = await hrefs(page);
       expect(links.sort()).toEqual([`${proxy}/boxes/${q}`, `${proxy}/boxes/secret/vault/2.0.0/libvirt/amd64${q}`]);
       expect(await download(page, links.find((l) => l.includes("/2.0.0/"))!)).toBe(sha["secret/vault@2.0.0"]);
@@ -187,8 +187,11 @@ http {
     expect(add.code, add.output).toBe(0);
     const refused = await run("vagrant", ["box", "add", "--provider", "libvirt", `${proxy}/boxes/secret/vault`], env);
     expect(refused.code).not.toBe(0);
-    const priv = await run("vagrant", ["box", "add", "--provider", "libvirt", `${proxy}/boxes/secret/vault`], { ...env, VAGRANT_CLOUD_TOKEN: TOKEN, VAGRANT_SERVER_URL: proxy });
+    const priv = await run("vagrant", ["box", "add", "--provider", "libvirt", `${proxy}/boxes/secret/vault`], { ...env, VAGRANT_CLOUD_TOKEN: TOKEN, VAGRANT_SERVER_URL: `${proxy}/boxes` });
     expect(priv.code, priv.output).toBe(0);
+    // The same variables make the short name resolve under the prefix (Vagrant 2.3.4 expands org/box to VAGRANT_SERVER_URL/org/box).
+    const short = await run("vagrant", ["box", "add", "--force", "--provider", "libvirt", "secret/vault"], { ...env, VAGRANT_CLOUD_TOKEN: TOKEN, VAGRANT_SERVER_URL: `${proxy}/boxes` });
+    expect(short.code, short.output).toBe(0);
     const list = await run("vagrant", ["box", "list"], env);
     expect(list.output).toMatch(/^acme\/node\s+\(libvirt, 1\.2\.0\)$/m);
     expect(list.output).toMatch(/^secret\/vault\s+\(libvirt, 2\.0\.0\)$/m);
