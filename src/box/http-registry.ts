@@ -139,6 +139,29 @@ export class HttpRegistry {
     return status as VersionStatus;
   }
 
+  /** Sets a box's descriptions through Vagrant's API (`PUT /api/v1/box/org/name`, as `vagrant cloud box update` does). */
+  async describeBox(ref: BoxRef, fields: { description?: string; short_description?: string }): Promise<void> {
+    await this.putJson(`api/v1/box/${ref.org}/${ref.name}`, { box: fields });
+  }
+
+  /** Sets a version's description through Vagrant's API (`PUT /api/v1/box/org/name/version/X`). */
+  async describeVersion(ref: BoxRef, version: string, description: string): Promise<void> {
+    await this.putJson(`api/v1/box/${ref.org}/${ref.name}/version/${version}`, { version: { description } });
+  }
+
+  private async putJson(path: string, body: unknown): Promise<void> {
+    if (this.token === undefined) throw new InputError(`changing ${this.base.origin} needs a token`, { kind: "token-needed" });
+    const url = new URL(path, this.base);
+    const req = this.request("PUT", url, { "Content-Type": "application/json", Accept: "application/json" });
+    req.end(JSON.stringify(body));
+    const res = await waitResponse(req).catch((err: unknown) => {
+      if (err instanceof HomelabError) throw err;
+      throw new JobError(`PUT ${shown(url)}: ${oneLine((err as Error).message)}`);
+    });
+    const text = await this.readBody(res, "PUT", url);
+    if (res.statusCode !== 200) throw this.failure("PUT", url, res.statusCode ?? 0, text);
+  }
+
   /** A box's full record from Vagrant's API, or undefined when the server has none (no API, or no such box). */
   private async apiBox(ref: BoxRef): Promise<Catalog | undefined> {
     const url = new URL(`api/v1/box/${ref.org}/${ref.name}`, this.base);
@@ -238,7 +261,7 @@ function catalogFromApi(raw: unknown, name: string, bad: () => Error): Catalog {
       ...(typeof v.revoked_reason === "string" ? { revoked_reason: v.revoked_reason } : {}),
     };
   });
-  return sortCatalog({ name, description: typeof j.description === "string" ? j.description : "", versions });
+  return sortCatalog({ name, description: typeof j.description === "string" ? j.description : "", ...(typeof j.short_description === "string" ? { short_description: j.short_description } : {}), versions });
 }
 
 /** The URL without its query (where a token could be). */

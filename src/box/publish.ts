@@ -108,6 +108,29 @@ export async function setReleaseState(registry: string | BoxBackend, name: strin
   return (await store.saveVersion(ref, version, change, "update")).status ?? "active";
 }
 
+/**
+ * Sets a box's descriptions (box: description, short_description; versions: description) in a
+ * registry directory (the store's box and version records) or a `box serve` URL (Vagrant's API,
+ * as `vagrant cloud box update` / `version update` do). Fields left undefined stay as they are.
+ */
+export async function describeInRegistry(
+  registry: string,
+  ref: BoxRef,
+  box: { description?: string; short_description?: string },
+  versions: ReadonlyArray<{ version: string; description: string }>,
+  token?: string,
+): Promise<void> {
+  if (isRegistryUrl(registry)) {
+    const remote = remoteRegistry(registry, token);
+    if (box.description !== undefined || box.short_description !== undefined) await remote.describeBox(ref, box);
+    for (const v of versions) await remote.describeVersion(ref, v.version, v.description);
+    return;
+  }
+  const store = await BoxStore.open(registry);
+  if (box.description !== undefined || box.short_description !== undefined) await store.saveBox(ref, box, "update");
+  for (const v of versions) await store.saveVersion(ref, v.version, { description: v.description }, "update");
+}
+
 /** Removes `org/name@version[/provider[/architecture]]`; throws NotFoundError when nothing matches. */
 export async function removeFromRegistry(registry: string | BoxBackend, sel: BoxSelector, token?: string): Promise<CatalogProvider[] | undefined> {
   if (isUrl(registry)) {

@@ -141,8 +141,10 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
       // A private org needs a token that may read it; the index needs some token when every org is private.
       if (org !== undefined ? !access.canRead(token, org) : access.allPrivate && access.holders(token).length === 0) return void denied(res, req, token);
       try {
-        if (route.kind === "index") return await sendIndex(req, res, token);
-        if (route.kind === "catalog") return await sendCatalog(req, res, route);
+        // The page carries a token on its links only when this request brought it in its URL.
+        const pageToken = bearer(req) === undefined ? (query.get("access_token") ?? undefined) : undefined;
+        if (route.kind === "index") return await sendIndex(req, res, token, pageToken);
+        if (route.kind === "catalog") return await sendCatalog(req, res, route, pageToken);
         if (route.kind === "provider" && route.architecture !== undefined) return await sendBox(req, res, route);
       } catch (err) {
         if (err instanceof CorruptCatalogError) return void fail(500, corruptMessage(err), err.message);
@@ -199,7 +201,7 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
     };
   }
 
-  async function sendIndex(req: IncomingMessage, res: ServerResponse, token: string | undefined): Promise<void> {
+  async function sendIndex(req: IncomingMessage, res: ServerResponse, token: string | undefined, pageToken?: string): Promise<void> {
     const boxes: PageBox[] = [];
     for (const ref of (await store.listBoxes()).filter((b) => access.canRead(token, b.org))) {
       const catalog = await store.readCatalog(ref).catch(() => undefined);
@@ -211,18 +213,18 @@ export async function startRegistryServer(opts: RegistryServerOptions): Promise<
     if (wantsHtml(req)) {
       const base = baseUrl(req);
       if (base === undefined) return void sendError(res, req, 400, "missing or invalid Host header");
-      return sendPage(req, res, renderIndexPage(boxes, { baseUrl: base }));
+      return sendPage(req, res, renderIndexPage(boxes, { baseUrl: base, ...(pageToken === undefined ? {} : { accessToken: pageToken }) }));
     }
     sendJson(res, 200, { boxes: boxes.map((b) => vagrantCatalog(b.catalog)) }, req.method === "HEAD");
   }
 
-  async function sendCatalog(req: IncomingMessage, res: ServerResponse, route: Extract<Route, { kind: "catalog" }>): Promise<void> {
+  async function sendCatalog(req: IncomingMessage, res: ServerResponse, route: Extract<Route, { kind: "catalog" }>, pageToken?: string): Promise<void> {
     const base = baseUrl(req);
     if (base === undefined) return void sendError(res, req, 400, "missing or invalid Host header");
     const catalog = await store.readCatalog(route.box).catch(storeRefusal);
     if (!catalog) return void sendError(res, req, 404, `no box ${formatBoxRef(route.box)}`);
     res.setHeader("Vary", "Accept");
-    if (wantsHtml(req)) return sendPage(req, res, renderBoxPage({ ref: route.box, catalog }, { baseUrl: base }));
+    if (wantsHtml(req)) return sendPage(req, res, renderBoxPage({ ref: route.box, catalog }, { baseUrl: base, ...(pageToken === undefined ? {} : { accessToken: pageToken }) }));
     const prefix = `${base}/${route.box.org}/${route.box.name}`;
     const shown = vagrantCatalog(catalog);
     const absolute: Catalog = {

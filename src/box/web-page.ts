@@ -24,8 +24,25 @@ export interface PageBox {
 }
 
 export interface PageContext {
-  /** The server's base URL as the client sees it (no trailing slash). */
+  /** The server's base URL as the client sees it (no trailing slash; with the proxy's path prefix when `--public-url` has one). */
   readonly baseUrl: string;
+  /**
+   * The token the page was opened with in its URL (`?access_token=`), carried on its links so
+   * the next click into a private organisation is not refused: a browser cannot send a bearer
+   * header. Only ever the token this very request carried in its query, never one from a
+   * header: a page must not hand out a token its reader did not already put in the address bar.
+   */
+  readonly accessToken?: string;
+}
+
+/**
+ * Links are relative to the page, so they work under any path prefix a reverse proxy adds
+ * (`/boxes/` in front of `/`) without the server knowing it: the index is always at the root
+ * (`./org/box`), a box page always at `org/box` (no trailing slash: request-path.ts refuses one),
+ * so `../` is the index and `./box/…` its files. With `accessToken`, each link carries it.
+ */
+function link(ctx: PageContext, relative: string): string {
+  return ctx.accessToken === undefined ? relative : `${relative}?access_token=${encodeURIComponent(ctx.accessToken)}`;
 }
 
 /** Whether the client asked for a page rather than JSON: browsers list text/html, Vagrant and curl do not. */
@@ -101,7 +118,7 @@ export function renderIndexPage(boxes: readonly PageBox[], ctx: PageContext): st
     const active = c.versions.filter((v) => releaseStatus(v) === "active");
     const latest = active[active.length - 1];
     const providers = latest ? [...new Set(byDisplayOrder(latest.providers).map((p) => `${p.name} (${p.architecture})`))].join(", ") : "";
-    return `<tr><td><a href="${boxPath(ref)}">${escapeHtml(c.name)}</a></td><td>${escapeHtml(c.description)}</td><td>${latest ? escapeHtml(latest.version) : '<span class="mute">none released</span>'}</td><td>${escapeHtml(providers)}</td><td class="num">${c.versions.length}</td></tr>`;
+    return `<tr><td><a href="${escapeHtml(link(ctx, `./${ref.org}/${ref.name}`))}">${escapeHtml(c.name)}</a></td><td>${escapeHtml(c.description)}</td><td>${latest ? escapeHtml(latest.version) : '<span class="mute">none released</span>'}</td><td>${escapeHtml(providers)}</td><td class="num">${c.versions.length}</td></tr>`;
   });
   const body = boxes.length === 0
     ? `<p>No boxes yet. Publish one with <code>homelab box publish BOX --name org/name --box-version 1.0.0 --registry ${escapeHtml(ctx.baseUrl)}</code>.</p>`
@@ -111,23 +128,38 @@ export function renderIndexPage(boxes: readonly PageBox[], ctx: PageContext): st
 
 /** The page of one box: how to add it, then every version (newest first) with its files. */
 export function renderBoxPage({ ref, catalog }: PageBox, ctx: PageContext): string {
+  // Absolute, with the public URL's path prefix: Vagrant needs a whole URL. Never with the token
+  // (see tokenHint): a copied command ends up in shell history, tickets and chat.
   const url = `${ctx.baseUrl}${boxPath(ref)}`;
   const active = catalog.versions.filter((v) => releaseStatus(v) === "active");
   const latest = active[active.length - 1];
   const use = latest
     ? `<h2>Use it</h2><p>Add the newest release (${escapeHtml(latest.version)}):</p>${command(`vagrant box add ${shellQuote(url)}`)}<p>or name it in a Vagrantfile; <code>vagrant up</code> fetches it:</p>${command(`Vagrant.configure("2") do |config|\n  config.vm.box = ${rubyString(formatBoxRef(ref))}\n  config.vm.box_url = ${rubyString(url)}\n  config.vm.box_version = ${rubyString(latest.version)}\nend`)}`
     : `<h2>Use it</h2><p>No version of this box is released yet.</p>`;
-  const versions = [...catalog.versions].reverse().map((v) => renderVersion(ref, v, url));
+  const versions = [...catalog.versions].reverse().map((v) => renderVersion(ref, v, url, ctx));
   return page(
     catalog.name,
-    `<p><a href="/">All boxes</a></p><h1>${escapeHtml(catalog.name)}</h1>${catalog.description ? `<p>${escapeHtml(catalog.description)}</p>` : ""}${use}<h2>Versions</h2>${versions.join("") || "<p>None.</p>"}`,
+    `<p><a href="${escapeHtml(link(ctx, "../"))}">All boxes</a></p><h1>${escapeHtml(catalog.name)}</h1>${catalog.description ? `<p>${escapeHtml(catalog.description)}</p>` : ""}${use}${latest ? tokenHint(ctx) : ""}<h2>Versions</h2>${versions.join("") || "<p>None.</p>"}`,
   );
 }
 
-function renderVersion(ref: BoxRef, v: CatalogVersion, url: string): string {
+/**
+ * A page opened with a token is (likely) a private box: Vagrant must send a token too. Vagrant
+ * adds one itself (VAGRANT_CLOUD_TOKEN, as a bearer header, or `?access_token=` with
+ * VAGRANT_SERVER_ACCESS_TOKEN_BY_URL) to URLs on VAGRANT_SERVER_URL's host
+ * (plugins/commands/cloud/auth/middleware/add_authentication.rb), so the lines to copy stay
+ * token-free and this says which variables to set; the token itself is not repeated here.
+ */
+function tokenHint(ctx: PageContext): string {
+  if (ctx.accessToken === undefined) return "";
+  // Vagrant matches the host only; the whole base URL (with a proxy's prefix) also makes `vagrant box add org/box` resolve here.
+  return `<p class="mute">Private box: give Vagrant a read token in its environment, <code>VAGRANT_CLOUD_TOKEN=<var>token</var> VAGRANT_SERVER_URL=${escapeHtml(ctx.baseUrl)}</code>; Vagrant then sends it to this host.</p>`;
+}
+
+function renderVersion(ref: BoxRef, v: CatalogVersion, url: string, ctx: PageContext): string {
   const pv = v as PageVersion;
   const state = releaseStatus(v);
-  const files = byDisplayOrder(v.providers).map((p) => providerRow(ref, v, p));
+  const files = byDisplayOrder(v.providers).map((p) => providerRow(ref, v, p, ctx));
   const why = state === "revoked" && typeof pv.revoked_reason === "string" && pv.revoked_reason !== "" ? `<p><strong>Revoked:</strong> ${escapeHtml(pv.revoked_reason)}</p>` : "";
   const note = state === "unreleased" ? `<p class="mute">Not released: Vagrant does not offer this version yet.</p>` : state === "revoked" ? `<p class="mute">Revoked: Vagrant no longer offers this version.</p>` : "";
   const providers = [...new Set(v.providers.map((p) => p.name))];
@@ -135,8 +167,9 @@ function renderVersion(ref: BoxRef, v: CatalogVersion, url: string): string {
   return `<section id="v${escapeHtml(v.version)}"><h3>${escapeHtml(v.version)}<span class="state ${state}">${state}</span></h3>${typeof pv.description === "string" && pv.description !== "" ? `<p>${escapeHtml(pv.description)}</p>` : ""}${why}${note}<table><thead><tr><th>Provider</th><th>Architecture</th><th class="num">Size</th><th>SHA-256</th><th>File</th></tr></thead><tbody>${files.join("")}</tbody></table>${add}</section>`;
 }
 
-function providerRow(ref: BoxRef, v: CatalogVersion, p: CatalogProvider): string {
-  const href = `${boxPath(ref)}/${v.version}/${p.name}/${p.architecture}`;
+function providerRow(ref: BoxRef, v: CatalogVersion, p: CatalogProvider, ctx: PageContext): string {
+  // Relative to the box page (`…/org/box`): its directory is `…/org/`.
+  const href = link(ctx, `./${ref.name}/${v.version}/${p.name}/${p.architecture}`);
   return `<tr><td>${escapeHtml(p.name)}</td><td>${escapeHtml(p.architecture)}${p.default_architecture ? ' <span class="mute">(default)</span>' : ""}</td><td class="num" title="${escapeHtml(p.size)} bytes">${escapeHtml(formatSize(p.size))}</td><td class="sum"><code>${escapeHtml(p.checksum)}</code></td><td><a href="${escapeHtml(href)}" download>download</a></td></tr>`;
 }
 

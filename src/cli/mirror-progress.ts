@@ -94,6 +94,9 @@ export function summaryText(s: MirrorSummary, colour = plainColour): string {
     for (const r of failed) lines.push(`  ${r.id}: ${r.reason ?? "failed"}`);
   }
   for (const n of s.notes) lines.push(`left out: ${n.name}@${n.version}: ${n.why}`);
+  const set = s.descriptions.filter((d) => d.state === "set");
+  if (set.length > 0) lines.push(`descriptions set: ${set.map((d) => (d.version === undefined ? d.box : `${d.box}@${d.version}`)).join(", ")}`);
+  for (const d of s.descriptions.filter((x) => x.state !== "set")) lines.push(`description ${d.state}: ${d.version === undefined ? d.box : `${d.box}@${d.version}`}: ${d.reason ?? ""}`);
   return `${lines.join("\n")}\n`;
 }
 

@@ -7,6 +7,7 @@ import { CancelledError, HomelabError, InputError } from "../errors.js";
 import { ChecksumMismatchError, downloadVerified } from "./download.js";
 import { parseSourceSpec, resolveSources, type SourceFailure, type SourceFile, type SourceNote } from "./source.js";
 import { SourceClient, SourceError } from "./source-http.js";
+import { describeInRegistry } from "../box/publish.js";
 import { mirrorTarget, type MirrorTarget } from "./target.js";
 import { defaultWorkDir, MirrorWorkDir } from "./work-dir.js";
 
@@ -76,8 +77,22 @@ export type MirrorEvent =
   | { readonly kind: "retry"; readonly item: MirrorItem; readonly attempt: number; readonly reason: string }
   | { readonly kind: "done"; readonly result: ItemResult };
 
+/**
+ * What became of a box's or a version's description: set in the target, kept as the target
+ * has it (someone wrote another one there; the mirror never overwrites it), or failed.
+ */
+export interface DescriptionResult {
+  readonly box: string;
+  /** Absent: the box's own descriptions. */
+  readonly version?: string;
+  readonly state: "set" | "kept" | "failed";
+  readonly reason?: string;
+}
+
 export interface MirrorSummary {
   readonly dryRun: boolean;
+  /** Descriptions carried to the target (empty on a dry run). */
+  readonly descriptions: readonly DescriptionResult[];
   readonly target: string;
   readonly results: readonly ItemResult[];
   readonly notes: readonly SourceNote[];
@@ -166,12 +181,14 @@ export async function mirrorBoxes(o: MirrorOptions): Promise<MirrorSummary> {
   };
   await Promise.all(Array.from({ length: Math.min(jobs, Math.max(files.length, 1)) }, worker));
   if (o.signal?.aborted) throw new CancelledError("mirror cancelled; partial downloads are kept for the next run");
+  const descriptions = o.dryRun ? [] : await carryDescriptions(files, results, catalogOf, o.registry, token);
 
   const sum = (s: ItemState) => results.filter((r) => r.state === s);
   const received = results.reduce((n, r) => n + r.received, 0);
   const elapsedMs = Date.now() - started;
   return {
     dryRun: o.dryRun === true,
+    descriptions,
     target: target.label,
     results,
     notes,
@@ -184,6 +201,62 @@ export async function mirrorBoxes(o: MirrorOptions): Promise<MirrorSummary> {
     elapsedMs,
     bytesPerSecond: received / Math.max(elapsedMs / 1000, 0.001),
   };
+}
+
+/**
+ * Carries the source's descriptions to the target, after the files: a box's description and
+ * short description and each version's description are filled in only where the target has
+ * none (a version this run created; a box or version an earlier, killed run copied before it
+ * got here). One the target has and that differs (a user published that version there, or
+ * edited the box) is kept as it is, and the summary says so: a mirror never overwrites text.
+ */
+async function carryDescriptions(
+  files: readonly SourceFile[],
+  results: readonly ItemResult[],
+  catalogOf: (f: SourceFile) => Promise<Catalog | undefined>,
+  registry: string,
+  token: string | undefined,
+): Promise<DescriptionResult[]> {
+  const out: DescriptionResult[] = [];
+  const byBox = new Map<string, Array<{ f: SourceFile; r: ItemResult }>>();
+  files.forEach((f, i) => {
+    const r = results[i];
+    if (f.box === undefined || r === undefined) return;
+    const key = formatBoxRef(f.box);
+    byBox.set(key, [...(byBox.get(key) ?? []), { f, r }]);
+  });
+  for (const [name, entries] of byBox) {
+    // Only a box the target now holds something of (copied or already there) is described.
+    const landed = entries.filter((e) => e.r.state === "copied" || e.r.state === "skipped");
+    if (landed.length === 0) continue;
+    const first = landed[0]!.f;
+    const before = await catalogOf(first);
+    const box: { description?: string; short_description?: string } = {};
+    for (const field of ["description", "short_description"] as const) {
+      const wanted = first.boxText[field];
+      if (wanted === undefined) continue;
+      const present = before?.[field] ?? "";
+      if (present === "") box[field] = wanted;
+      else if (present !== wanted) out.push({ box: name, state: "kept", reason: `the target's ${field.replace("_", " ")} differs from the source's; kept as it is` });
+    }
+    const versions = new Map<string, string>();
+    for (const { f } of landed) {
+      if (f.versionDescription === undefined || versions.has(f.version) || out.some((d) => d.box === name && d.version === f.version)) continue;
+      const present = before?.versions.find((v) => v.version === f.version)?.description ?? "";
+      if (present === "") versions.set(f.version, f.versionDescription);
+      else if (present !== f.versionDescription) out.push({ box: name, version: f.version, state: "kept", reason: "the target's version has another description; kept as it is" });
+    }
+    if (Object.keys(box).length === 0 && versions.size === 0) continue;
+    try {
+      await describeInRegistry(registry, first.box!, box, [...versions].map(([version, description]) => ({ version, description })), token);
+      if (Object.keys(box).length > 0) out.push({ box: name, state: "set" });
+      for (const version of versions.keys()) out.push({ box: name, version, state: "set" });
+    } catch (err) {
+      if (!(err instanceof HomelabError)) throw err;
+      out.push({ box: name, state: "failed", reason: `setting its descriptions failed: ${err.message}` });
+    }
+  }
+  return out;
 }
 
 function toItem(f: SourceFile): MirrorItem {

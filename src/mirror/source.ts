@@ -16,6 +16,12 @@ import { parseHttpUrl, shown, SourceError, type SourceClient } from "./source-ht
  * - `org`, a whole organisation: `GET {api}/api/v2/user/{org}` lists its `boxes`, each read
  *   again as a box (as the vagrant_cloud gem does: the listing need not carry every version).
  *
+ * Descriptions come along (carried into the target by mirror.ts): a plain catalog's box and
+ * version `description` (box_metadata.rb reads the box's); HCP's box `short_description` and
+ * `description_markdown`, and each version's `description_markdown` (the vagrant_cloud gem 3.0
+ * reads these fields: lib/vagrant_cloud/box.rb, box/version.rb; `description_html` is the
+ * host's rendering of the Markdown and is not copied).
+ *
  * Only released versions are copied: HCP's `status` is "active" for those; "unreleased" and
  * "revoked" ones are not in the catalog Vagrant reads, so a mirror does not publish them either.
  */
@@ -38,6 +44,16 @@ export interface SourceFile {
   readonly checksum: SourceChecksum | undefined;
   /** Set when this file cannot be copied (a version the registry cannot hold, no checksum…). */
   readonly problem?: string;
+  /** The box's descriptions at the source (absent fields: the source has none). */
+  readonly boxText: BoxText;
+  /** The version's description at the source, when it has one. */
+  readonly versionDescription?: string;
+}
+
+/** A box's free-text fields, as the registry stores them (catalog.ts). */
+export interface BoxText {
+  readonly description?: string;
+  readonly short_description?: string;
 }
 
 /** Versions not copied on purpose (not released at the source). */
@@ -168,6 +184,10 @@ export function fromCatalog(raw: unknown, from: URL, fallbackName: string | unde
   const box = org !== undefined && boxName !== undefined && rest.length === 0 && isOrg(org) && isBoxName(boxName) ? { org, name: boxName } : undefined;
   const files: SourceFile[] = [];
   const notes: SourceNote[] = [];
+  const boxText: BoxText = {
+    ...(text(c, "description") === undefined ? {} : { description: text(c, "description")! }),
+    ...(typeof c.short_description === "string" && c.short_description !== "" ? { short_description: c.short_description } : {}),
+  };
   for (const v of c.versions as Array<Record<string, unknown> | null>) {
     const version = typeof v?.version === "string" ? v.version : typeof v?.number === "string" ? v.number : undefined;
     if (version === undefined || !Array.isArray(v?.providers)) throw bad('a version without "version" or "providers"');
@@ -207,8 +227,20 @@ export function fromCatalog(raw: unknown, from: URL, fallbackName: string | unde
         url,
         checksum: "problem" in sum ? undefined : sum,
         ...(problem === undefined ? {} : { problem }),
+        boxText,
+        ...(text(v, "description") === undefined ? {} : { versionDescription: text(v, "description")! }),
       });
     }
   }
   return { files, notes };
+}
+
+/**
+ * A description as the registry keeps it (plain text or Markdown, rendered as text): a plain
+ * catalog's `description`, or the HCP API's `description_markdown` (what the author typed; its
+ * `description_html` is the host's rendering of it, not copied). Empty counts as none.
+ */
+function text(o: Record<string, unknown>, field: "description"): string | undefined {
+  const value = [o[`${field}_markdown`], o[field]].find((x): x is string => typeof x === "string" && x !== "");
+  return value;
 }

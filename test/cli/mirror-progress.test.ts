@@ -51,6 +51,7 @@ describe("box mirror views", () => {
   it("the summary: counts, sizes, throughput, and every failure with its reason", () => {
     const failed: ItemResult = { ...item, id: "acme/x@1.0.0 libvirt/amd64", state: "failed", reason: "hashes to …", bytes: 0, received: 0, resumedFrom: 0, attempts: 1, ms: 1 };
     const s: MirrorSummary = {
+      descriptions: [],
       dryRun: false,
       target: "reg",
       results: [copied, failed],

@@ -27,6 +27,18 @@ export interface SourceFileSpec {
   status?: "active" | "unreleased" | "revoked";
   /** The catalog's checksum is of other bytes. */
   lie?: boolean;
+  /**
+   * The version's description: HCP's `description_markdown` (and a `description_html` made of
+   * it); a plain catalog's version `description`. Unset: the recorded HCP version's text, and
+   * no description in a plain catalog (as the recorded one has none).
+   */
+  versionDescription?: string;
+}
+
+/** A box's own text: HCP's short_description and description_markdown; a plain catalog's description. */
+export interface SourceBoxText {
+  short?: string;
+  markdown?: string;
 }
 
 export interface StorageFault {
@@ -50,6 +62,8 @@ export class MirrorSource {
   readonly files: SourceFileSpec[] = [];
   readonly faults = new Map<string, StorageFault>();
   readonly requests: RecordedRequest[] = [];
+  /** Per `org/box`: its text instead of the recorded one. */
+  readonly boxText = new Map<string, SourceBoxText>();
   /** When set, /api/* needs `Authorization: Bearer <token>` (a private organisation). */
   apiToken: string | undefined;
   active = 0;
@@ -113,10 +127,10 @@ export class MirrorSource {
     };
   }
 
-  private versionsOf(org: string, box: string): Array<{ version: string; status: string; files: SourceFileSpec[] }> {
-    const out = new Map<string, { version: string; status: string; files: SourceFileSpec[] }>();
+  private versionsOf(org: string, box: string): Array<{ version: string; status: string; description?: string; files: SourceFileSpec[] }> {
+    const out = new Map<string, { version: string; status: string; description?: string; files: SourceFileSpec[] }>();
     for (const f of this.files.filter((x) => x.org === org && x.box === box)) {
-      const v = out.get(f.version) ?? { version: f.version, status: f.status ?? "active", files: [] };
+      const v = out.get(f.version) ?? { version: f.version, status: f.status ?? "active", ...(f.versionDescription === undefined ? {} : { description: f.versionDescription }), files: [] };
       v.files.push(f);
       out.set(f.version, v);
     }
@@ -129,13 +143,16 @@ export class MirrorSource {
       version: v.version,
       number: v.version,
       status: v.status,
+      ...(v.description === undefined ? {} : { description_markdown: v.description, description_html: `<p>${v.description}</p>\n` }),
       release_url: `${this.api}/api/v2/box/${org}/${box}/version/${v.version}/release`,
       revoke_url: `${this.api}/api/v2/box/${org}/${box}/version/${v.version}/revoke`,
       providers: v.files.map((f) => this.hcpProvider(f)),
     }));
     if (versions.length === 0) return undefined;
     const active = versions.filter((v) => v.status === "active");
-    return { ...HCP_BOX, tag: `${org}/${box}`, name: box, username: org, private: false, current_version: active.at(-1) ?? null, versions };
+    const t = this.boxText.get(`${org}/${box}`);
+    const text = t === undefined ? {} : { short_description: t.short ?? "", description_markdown: t.markdown ?? "", description_html: t.markdown ? `<p>${t.markdown}</p>\n` : "" };
+    return { ...HCP_BOX, ...text, tag: `${org}/${box}`, name: box, username: org, private: false, current_version: active.at(-1) ?? null, versions };
   }
 
   private handleApi(req: IncomingMessage, res: ServerResponse): void {
@@ -173,9 +190,11 @@ export class MirrorSource {
       const template = VAGRANT_CATALOG.versions[0]!.providers[0]!;
       return json(200, {
         ...VAGRANT_CATALOG,
+        ...(this.boxText.has(`${org}/${box}`) ? { description: this.boxText.get(`${org}/${box}`)!.markdown ?? "" } : {}),
         name: `${org}/${box}`,
         versions: versions.map((v) => ({
           version: v.version,
+          ...(v.description === undefined ? {} : { description: v.description }),
           providers: v.files.map((f) => ({
             ...template,
             name: f.provider,
