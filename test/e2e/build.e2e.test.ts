@@ -7,6 +7,9 @@
  *   homelab build --publish  (Debian 12, own base image, kubeadm, bake none; Packer + qemu for real)
  *     → into a registry served by `homelab box serve` over HTTP, with a write token
  *   vagrant box add ci/debian-12-k8snode-kubeadm   (short name, through VAGRANT_SERVER_URL)
+ *   packer build: artifice (the built .box) → Packer 1.6.6's vagrant-cloud post-processor, into
+ *     the same server's Vagrant Cloud API as 0.2.0 with a token scoped to the org; then
+ *     vagrant box add --box-version 0.2.0 (a scratch VAGRANT_HOME) gets those very bytes
  *   vagrant up --provider libvirt                   (Vagrant's defaults but for TCG emulation; libvirtd
  *                                                    runs in a network namespace the test makes)
  *   vagrant ssh: the clone is a node with its own identity; the build's node-verify passes again
@@ -37,6 +40,11 @@ import { needTool } from "../support/tools.js";
 const BOX = "ci/debian-12-k8snode-kubeadm";
 const NETNS = "homelab-e2e";
 const TOKEN = randomBytes(24).toString("hex");
+/** A write token scoped to the box's organisation only, as a user gives to CI for Packer. */
+const PACKER_TOKEN = randomBytes(24).toString("hex");
+/** The version Packer publishes from the same .box, after the build published 0.1.0. */
+const PACKED_VERSION = "0.2.0";
+const PACKED_DESCRIPTION = "published by Packer's vagrant-cloud post-processor";
 /** vagrant-libvirt names the domain <project dir>_<machine>. */
 const NODE_DIR = "node";
 const DOMAIN = `${NODE_DIR}_default`;
@@ -227,6 +235,107 @@ describe.skipIf(!ready)("the chain a user runs: build --publish → serve → va
     expect(served).toMatch(new RegExp(`GET /${escape(BOX)}/0\\.1\\.0/libvirt/amd64\\S* 200`));
   }, 15 * 60_000);
 
+  it("Packer 1.6.6's vagrant-cloud post-processor publishes the built .box as 0.2.0, and vagrant box add --box-version 0.2.0 gets the same bytes", async () => {
+    const box = record.boxes[0]!;
+    const boxPath = join(buildDir, box.file);
+    // Scratch directories of this step: Packer's home and a VAGRANT_HOME of its own (the e2e's
+    // keeps only 0.1.0, which `vagrant up` boots next).
+    const scratch = mkdtempSync(join(tmpdir(), "homelab-e2e-packer-"));
+    try {
+      const packerDir = join(scratch, "packer");
+      mkdirSync(packerDir);
+      const template = join(packerDir, "template.pkr.hcl");
+      // Artifice needs a build to follow: a `file` source stands in for it; the post-processors
+      // only see the .box the real build made.
+      writeFileSync(
+        template,
+        `variable "registry_token" {
+  type = string
+}
+
+source "file" "placeholder" {
+  content = "the box was built by homelab build"
+  target  = ${JSON.stringify(join(packerDir, "placeholder.txt"))}
+}
+
+build {
+  sources = ["source.file.placeholder"]
+  post-processors {
+    post-processor "artifice" {
+      files = [${JSON.stringify(boxPath)}]
+    }
+    post-processor "vagrant-cloud" {
+      box_tag             = "${BOX}"
+      version             = "${PACKED_VERSION}"
+      version_description = "${PACKED_DESCRIPTION}"
+      access_token        = var.registry_token
+      vagrant_cloud_url   = "${registry.url}/api/v1"
+    }
+  }
+}
+`,
+      );
+      const packerEnv: NodeJS.ProcessEnv = { ...process.env, CHECKPOINT_DISABLE: "1", HOME: packerDir, PACKER_CONFIG_DIR: packerDir, PACKER_CACHE_DIR: join(packerDir, "cache") };
+      delete packerEnv.VAGRANT_CLOUD_TOKEN;
+      const packer = await sh("packer", ["build", "-color=false", "-var", `registry_token=${PACKER_TOKEN}`, template], {
+        cwd: packerDir,
+        env: packerEnv,
+        log: join(dir, "packer-vagrant-cloud.log"),
+        timeoutMs: 20 * 60_000,
+      });
+      const packerOutput = `packer build exited ${packer.code}:\n${packer.output.slice(-4000)}`;
+      expect(packer.code, packerOutput).toBe(0);
+      phases.push(["packer-vagrant-cloud", packer.seconds]);
+      expect(packer.output, packerOutput).toContain("Confirming direct box upload completion");
+      expect(packer.output, packerOutput).toContain("Version successfully released and available");
+
+      // The server took it through the direct-upload flow of its API (upload URL, PUT, callback).
+      const served = readFileSync(registry.log, "utf8");
+      const api = `/api/v1/box/${escape(BOX)}/version/${escape(PACKED_VERSION)}`;
+      expect(served).toMatch(new RegExp(`^\\S+ POST /api/v1/box/${escape(BOX)}/versions 20[01]\\b`, "m"));
+      expect(served).toMatch(new RegExp(`^\\S+ GET ${api}/provider/libvirt/upload/direct 200\\b`, "m"));
+      expect(served).toMatch(/^\S+ PUT \/api\/v1\/uploads\/REDACTED 20[01]\b/m);
+      expect(served).toMatch(/^\S+ PUT \/api\/v1\/uploads\/REDACTED\/complete 200\b/m);
+      expect(served).toMatch(new RegExp(`^\\S+ PUT ${api}/release 200\\b`, "m"));
+
+      // Stored under the server's own checksum of what arrived: the built box, byte for byte.
+      const versionDir = join(dir, "registry", BOX, PACKED_VERSION);
+      expect(readdirSync(versionDir)).toEqual([`libvirt-amd64-${box.sha256}.box`]);
+      expect(await hashFile(join(versionDir, `libvirt-amd64-${box.sha256}.box`))).toEqual({ sha256: box.sha256, size: box.size });
+
+      // Released: the catalog Vagrant reads has both versions, 0.2.0 with its description and the
+      // built box's checksum; the API says active.
+      const catalog = (await (await fetch(`${registry.url}/${BOX}`)).json()) as { versions: Array<{ version: string; description?: string; providers: Array<Record<string, unknown>> }> };
+      expect(catalog.versions.map((v) => v.version)).toEqual(["0.1.0", PACKED_VERSION]);
+      const packed = catalog.versions.find((v) => v.version === PACKED_VERSION)!;
+      expect(packed.description).toBe(PACKED_DESCRIPTION);
+      expect(packed.providers).toEqual([expect.objectContaining({ name: "libvirt", architecture: "amd64", checksum_type: "sha256", checksum: box.sha256, size: box.size })]);
+      const versionRes = await fetch(`${registry.url}/api/v1/box/${BOX}/version/${PACKED_VERSION}`, { headers: { Authorization: `Bearer ${PACKER_TOKEN}` } });
+      expect(versionRes.status).toBe(200);
+      expect(await versionRes.json()).toMatchObject({ version: PACKED_VERSION, status: "active", description: PACKED_DESCRIPTION });
+
+      // Vagrant takes 0.2.0 by short name (it checks the catalog's sha256 as it downloads).
+      const home = join(scratch, "vagrant-home");
+      const addEnv = vagrantEnv({ VAGRANT_SERVER_URL: registry.url, VAGRANT_HOME: home });
+      const add = await sh("vagrant", ["box", "add", "--provider", "libvirt", "--box-version", PACKED_VERSION, BOX], { env: addEnv, log: vagrantLog(), timeoutMs: 10 * 60_000 });
+      expect(add.code, add.output).toBe(0);
+      phases.push(["box-add-0.2.0", add.seconds]);
+      expect(add.output).toContain("Calculating and comparing box checksum");
+      expect((await sh("vagrant", ["box", "list"], { env: addEnv })).output).toMatch(/^ci\/debian-12-k8snode-kubeadm\s+\(libvirt, 0\.2\.0\)$/m);
+      expect(readFileSync(registry.log, "utf8")).toMatch(new RegExp(`GET /${escape(BOX)}/${escape(PACKED_VERSION)}/libvirt/amd64\\S* 200`));
+      // The disk Vagrant unpacked is the disk the build made.
+      const added = findFile(join(home, "boxes", BOX.replace("/", "-VAGRANTSLASH-"), PACKED_VERSION), "box.img");
+      expect(added, `no box.img under ${home}`).toBeDefined();
+      const entries = execFileSync("tar", ["-tzf", boxPath], { encoding: "utf8" }).split("\n");
+      const builtImg = execFileSync("sh", ["-c", 'tar -xzOf "$1" "$2" | sha256sum', "sh", boxPath, entries.find((e) => /(^|\/)box\.img$/.test(e))!], { encoding: "utf8" }).split(" ")[0];
+      expect((await hashFile(added!)).sha256).toBe(builtImg);
+      // The e2e's own Vagrant home still has only 0.1.0, the box `vagrant up` boots next.
+      expect((await sh("vagrant", ["box", "list"], { env: vagrantEnv() })).output).not.toMatch(/0\.2\.0/);
+    } finally {
+      rmSync(scratch, { recursive: true, force: true });
+    }
+  }, 30 * 60_000);
+
   it("vagrant up boots a clone of the added box inside the test's own network namespace", async () => {
     lv = await LibvirtNetns.start({ name: NETNS, dir: join(dir, "libvirt") });
     mkdirSync(nodeDir());
@@ -384,7 +493,7 @@ async function nodeVerifyEnv(bundle: string): Promise<string> {
 /** `homelab box serve` as a user starts it: its own process, a write token in its access config. */
 async function serveRegistry(root: string, accessFile: string, log: string): Promise<{ url: string; child: ChildProcess; log: string }> {
   mkdirSync(root);
-  writeFileSync(accessFile, JSON.stringify({ writeTokens: [TOKEN] }));
+  writeFileSync(accessFile, JSON.stringify({ writeTokens: [TOKEN], tokens: [{ name: "ci-packer", token: PACKER_TOKEN, access: "write", orgs: ["ci"] }] }));
   writeFileSync(log, "");
   const child = spawn(process.execPath, [BIN, "box", "serve", "--root", root, "--port", "0", "--config", accessFile], { stdio: ["ignore", "pipe", "pipe"] });
   child.stderr!.on("data", (d: Buffer) => writeFileSync(log, d, { flag: "a" }));
@@ -436,6 +545,19 @@ function runTimed(args: readonly string[], cwd: string, mark: RegExp): Promise<T
     child.stderr.on("data", (d: Buffer) => (stderr += d.toString()));
     child.on("close", (code) => resolve({ code: code ?? 1, stdout, stderr, seconds: (Date.now() - started) / 1000, markSeconds }));
   });
+}
+
+/** The first file named `name` below `root` (depth first), if any. */
+function findFile(root: string, name: string): string | undefined {
+  for (const e of readdirSync(root, { withFileTypes: true })) {
+    const p = join(root, e.name);
+    if (e.isFile() && e.name === name) return p;
+    if (e.isDirectory()) {
+      const found = findFile(p, name);
+      if (found) return found;
+    }
+  }
+  return undefined;
 }
 
 function escape(s: string): string {
