@@ -495,7 +495,7 @@ async function serveRegistry(root: string, accessFile: string, log: string): Pro
   mkdirSync(root);
   writeFileSync(accessFile, JSON.stringify({ writeTokens: [TOKEN], tokens: [{ name: "ci-packer", token: PACKER_TOKEN, access: "write", orgs: ["ci"] }] }));
   writeFileSync(log, "");
-  const child = spawn(process.execPath, [BIN, "box", "serve", "--root", root, "--port", "0", "--config", accessFile], { stdio: ["ignore", "pipe", "pipe"] });
+  const child = spawn(process.execPath, [BIN, "box", "serve", "--root", root, "--port", "0", "--token-file", accessFile], { stdio: ["ignore", "pipe", "pipe"] });
   child.stderr!.on("data", (d: Buffer) => writeFileSync(log, d, { flag: "a" }));
   const url = await new Promise<string>((resolve, reject) => {
     let out = "";
