@@ -18,7 +18,7 @@ import { http, makeBox, tempDir } from "./support.js";
 const ACME = "acme-sweep-token-0123456789abcdef";
 const SLOW = 180_000;
 
-describe.skipIf(!needTool("vagrant") || !needTool("qemu-img"))("every vagrant cloud subcommand against box serve", () => {
+describe.skipIf(!needTool("vagrant") || !needTool("qemu-img") || !needTool("script"))("every vagrant cloud subcommand against box serve", () => {
   const tmp = tempDir("homelab-vcloud-cmds-");
   const root = join(tmp.path, "root");
   const lines: string[] = [];
@@ -66,6 +66,14 @@ describe.skipIf(!needTool("vagrant") || !needTool("qemu-img"))("every vagrant cl
     expect(out.output).toContain("You are logged out");
     const bad = await client.run(["cloud", "auth", "whoami", "not-a-token-of-this-server"], { VAGRANT_CLOUD_TOKEN: undefined });
     refused(bad, /the token is not valid/);
+  }, SLOW);
+
+  it("auth login with a username and password: our reason reaches the user (Vagrant 2.3.4 adds its own backtrace) and the server logs it", async () => {
+    const login = await client.runOnTerminal(["cloud", "auth", "login", "-u", "bob", "-d", "laptop"], "a-password\n", { VAGRANT_CLOUD_TOKEN: undefined });
+    expect(login.code, login.output).not.toBe(0);
+    expect(login.output).toContain("this registry does not log in with a password: ask its administrator for a token and run `vagrant cloud auth login --token TOKEN`");
+    logged(/^POST \/api\/v1\/authenticate 400 this registry does not log in with a password/);
+    expect(lines.join("\n")).not.toContain("a-password");
   }, SLOW);
 
   it("box create/update/show with descriptions; --private is refused with our reason (privacy is per organisation)", async () => {

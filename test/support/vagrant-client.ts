@@ -12,12 +12,13 @@ export interface ClientRun {
  * Runs a command with its output captured. Async on purpose: the registry under test runs in the
  * test's own process and must keep answering while the client runs.
  */
-export function runClient(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<ClientRun> {
+export function runClient(cmd: string, args: string[], env: NodeJS.ProcessEnv, input?: string): Promise<ClientRun> {
   return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
+    const child = spawn(cmd, args, { env, stdio: [input === undefined ? "ignore" : "pipe", "pipe", "pipe"] });
+    if (input !== undefined) child.stdin!.end(input);
     let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
+    child.stdout!.on("data", (d: Buffer) => (output += d.toString()));
+    child.stderr!.on("data", (d: Buffer) => (output += d.toString()));
     child.on("error", reject);
     child.on("close", (code) => resolve({ code: code ?? -1, output }));
   });
@@ -76,6 +77,15 @@ export class VagrantClient {
   /** `vagrant ARGS`; `env` adds to or (with undefined) removes from the client's environment. */
   run(args: string[], env: NodeJS.ProcessEnv = {}): Promise<ClientRun> {
     return runClient("vagrant", args, this.env(env));
+  }
+
+  /**
+   * `vagrant ARGS` on a terminal (util-linux `script` gives it one), typing `input`: for the
+   * prompts Vagrant only shows on a TTY (a password).
+   */
+  runOnTerminal(args: string[], input: string, env: NodeJS.ProcessEnv = {}): Promise<ClientRun> {
+    const quoted = ["vagrant", ...args].map((a) => `'${a.replaceAll("'", "'\\''")}'`).join(" ");
+    return runClient("script", ["-qec", quoted, "/dev/null"], this.env(env), input);
   }
 
   /** `vagrant box add BOX --provider P [--box-version V]`, and what it added. */
