@@ -1,6 +1,5 @@
-import { spawn } from "node:child_process";
 import { createHash } from "node:crypto";
-import { createReadStream, readdirSync, readFileSync } from "node:fs";
+import { createReadStream, readFileSync } from "node:fs";
 import { createServer, connect, type Server } from "node:net";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
@@ -8,6 +7,7 @@ import { startRegistryServer, type RegistryServer } from "../../src/box/server.j
 import { S3BoxStore } from "../../src/box/s3-store.js";
 import { needS3, testBucket } from "../support/s3.js";
 import { needTool } from "../support/tools.js";
+import { runClient as run, VagrantClient } from "../support/vagrant-client.js";
 import { makeBox, READ_TOKEN, tempDir, WRITE_TOKEN } from "./support.js";
 
 /**
@@ -68,23 +68,22 @@ describe.skipIf(!s3 || !haveVagrant)("vagrant box add from the S3 store", { time
     tmp.cleanup();
   });
 
-  const vagrant = (home: string, args: string[], server: string) =>
-    run("vagrant", args, { ...process.env, VAGRANT_HOME: home, VAGRANT_CHECKPOINT_DISABLE: "1", VAGRANT_SERVER_URL: server, VAGRANT_CLOUD_TOKEN: READ_TOKEN });
+  const client = (home: string, server: string) => new VagrantClient({ home: join(tmp.path, home), serverUrl: server, token: READ_TOKEN });
 
   it("adds the newest version by short name from a server streaming the object", async () => {
-    const home = join(tmp.path, "home-stream");
-    const add = await vagrant(home, ["box", "add", "--provider", "libvirt", "acme/node"], streamServer.url);
+    const vagrant = client("home-stream", streamServer.url);
+    const add = await vagrant.addBox("acme/node");
     expect(add.code, add.output).toBe(0);
-    expect((await vagrant(home, ["box", "list"], streamServer.url)).output).toMatch(/^acme\/node\s+\(libvirt, 1\.1\.0\)$/m);
-    expect(readMarker(home, "1.1.0")).toBe("s3-1.1.0");
+    const list = await vagrant.run(["box", "list"]);
+    expect(list.output).toMatch(/^acme\/node\s+\(libvirt, 1\.1\.0\)$/m);
+    expect(add.marker, add.output).toBe("s3-1.1.0");
   });
 
   it("adds a version through a redirect to a presigned URL, and never sends our token to the storage host", async () => {
-    const home = join(tmp.path, "home-redirect");
     seenByStorage = "";
-    const add = await vagrant(home, ["box", "add", "--provider", "libvirt", "--box-version", "1.0.0", "acme/node"], redirectServer.url);
+    const add = await client("home-redirect", redirectServer.url).addBox("acme/node", { version: "1.0.0" });
     expect(add.code, add.output).toBe(0);
-    expect(readMarker(home, "1.0.0")).toBe("s3-1.0.0");
+    expect(add.marker, add.output).toBe("s3-1.0.0");
     expect(log.some((l) => /^GET \/acme\/node\/1\.0\.0\/libvirt\/amd64 302$/.test(l))).toBe(true);
     // The download really came from the storage host, presigned, without our bearer token.
     expect(seenByStorage).toMatch(/^GET \/[^ ]*X-Amz-Signature=[0-9a-f]+[^ ]* HTTP\/1\.1\r\n/m);
@@ -106,29 +105,3 @@ describe.skipIf(!s3 || !haveVagrant)("vagrant box add from the S3 store", { time
     expect(anon.output.trim()).toBe("401");
   });
 });
-
-function readMarker(home: string, version: string): string | undefined {
-  const find = (dir: string): string | undefined => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) {
-        const found = find(p);
-        if (found) return found;
-      } else if (e.name === "marker") return readFileSync(p, "utf8");
-    }
-    return undefined;
-  };
-  return find(join(home, "boxes", "acme-VAGRANTSLASH-node", version));
-}
-
-/** Async on purpose: the registry runs in this process and must keep answering while the client runs. */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, output }));
-  });
-}

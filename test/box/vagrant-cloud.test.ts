@@ -1,9 +1,9 @@
-import { spawn } from "node:child_process";
 import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRegistryServer, type RegistryServer } from "../../src/box/server.js";
 import { needTool } from "../support/tools.js";
+import { runClient as run, VagrantClient } from "../support/vagrant-client.js";
 import { http, makeBox, tempDir } from "./support.js";
 
 /**
@@ -44,8 +44,8 @@ describe.skipIf(!needTool("vagrant") || !needTool("packer") || !needTool("qemu-i
     tmp.cleanup();
   });
 
-  const vagrant = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    run("vagrant", args, { ...process.env, VAGRANT_HOME: home, VAGRANT_SERVER_URL: server.url, VAGRANT_CHECKPOINT_DISABLE: "1", VAGRANT_NO_PLUGINS: "", ...env });
+  const vagrant = (args: string[], env: NodeJS.ProcessEnv = {}) => new VagrantClient({ home, serverUrl: server.url }).run(args, env);
+  const addBox = (name: string) => new VagrantClient({ home, serverUrl: server.url }).addBox(name);
   const catalogVersions = async (box: string): Promise<string[]> =>
     (JSON.parse((await http(`${server.url}/${box}`)).body.toString("utf8")) as { versions: { version: string }[] }).versions.map((v) => v.version);
   const box = (marker: string) => makeBox(tmp.path, marker, { qcow2: true, marker });
@@ -94,9 +94,10 @@ describe.skipIf(!needTool("vagrant") || !needTool("packer") || !needTool("qemu-i
   }, SLOW);
 
   it("vagrant box add org/box resolves the short name through VAGRANT_SERVER_URL and gets the newest released version", async () => {
-    const r = await vagrant(["box", "add", "acme/alpine", "--provider", "libvirt"]);
+    const r = await addBox("acme/alpine");
     expect(r.code, r.output).toBe(0);
-    expect(readMarker(home, "acme-VAGRANTSLASH-alpine", "1.1.0")).toBe("1.1.0");
+    expect(r.dir, r.output).toBe(join(home, "boxes", "acme-VAGRANTSLASH-alpine", "1.1.0", "libvirt"));
+    expect(r.marker, r.output).toBe("1.1.0");
   }, SLOW);
 
   it("vagrant cloud version revoke takes the version out of the catalog and its download says it was revoked", async () => {
@@ -187,37 +188,11 @@ build {
     expect(indirect.code, indirect.output).toBe(0);
     expect(indirect.output).toContain("Not releasing version due to configuration");
     expect(await catalogVersions("acme/packed")).toEqual(["2.0.0"]);
-    const add = await vagrant(["box", "add", "acme/packed", "--provider", "libvirt"]);
+    const add = await addBox("acme/packed");
     expect(add.code, add.output).toBe(0);
-    expect(readMarker(home, "acme-VAGRANTSLASH-packed", "2.0.0")).toBe("packed-2.0.0");
+    expect(add.marker, add.output).toBe("packed-2.0.0");
     const show = await vagrant(["cloud", "box", "show", "acme/packed", "--versions", "2.1.0"], { VAGRANT_CLOUD_TOKEN: ACME });
     expect(show.output).toMatch(/Status:\s+unreleased/);
     expect(show.output).toMatch(/Description:\s+packer 2\.1\.0/);
   }, SLOW);
 });
-
-function readMarker(home: string, box: string, version: string): string | undefined {
-  const find = (dir: string): string | undefined => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) {
-        const found = find(p);
-        if (found) return found;
-      } else if (e.name === "marker") return readFileSync(p, "utf8");
-    }
-    return undefined;
-  };
-  return find(join(home, "boxes", box, version));
-}
-
-/** Async on purpose: the registry runs in this process and must keep answering while the client runs. */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, output }));
-  });
-}

@@ -1,10 +1,10 @@
-import { spawn } from "node:child_process";
-import { appendFileSync, readdirSync, readFileSync, statSync } from "node:fs";
+import { appendFileSync, readdirSync, statSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publishBox } from "../../src/box/publish.js";
 import { startRegistryServer, type RegistryServer } from "../../src/box/server.js";
 import { needTool } from "../support/tools.js";
+import { VagrantClient } from "../support/vagrant-client.js";
 import { makeBox, tempDir, WRITE_TOKEN } from "./support.js";
 
 /**
@@ -14,7 +14,7 @@ import { makeBox, tempDir, WRITE_TOKEN } from "./support.js";
 describe.skipIf(!needTool("vagrant") || !needTool("qemu-img"))("vagrant box add against the registry", () => {
   const tmp = tempDir("homelab-vagrant-");
   const root = join(tmp.path, "root");
-  const home = join(tmp.path, "vagrant-home");
+  let client: VagrantClient;
   let server: RegistryServer;
 
   beforeAll(async () => {
@@ -29,28 +29,30 @@ describe.skipIf(!needTool("vagrant") || !needTool("qemu-img"))("vagrant box add 
     await publish("1.2.5", "arm64", "1.2.5-arm64");
     await publish("1.3.0", "amd64", "1.3.0-amd64");
     server = await startRegistryServer({ root, port: 0, writeTokens: [WRITE_TOKEN], readTokens: [] });
+    client = new VagrantClient({ home: join(tmp.path, "vagrant-home") });
   });
   afterAll(async () => {
     await server?.close({ graceMs: 1000 });
     tmp.cleanup();
   });
 
-  const vagrant = (args: string[], env: NodeJS.ProcessEnv = {}) =>
-    run("vagrant", args, { ...process.env, VAGRANT_HOME: home, VAGRANT_CHECKPOINT_DISABLE: "1", VAGRANT_NO_PLUGINS: "", ...env });
+  const vagrant = (args: string[], env: NodeJS.ProcessEnv = {}) => client.run(args, env);
 
   it("adds by catalog URL with a version constraint, picking the newest match and the default architecture", async () => {
-    const add = await vagrant(["box", "add", "--provider", "libvirt", "--box-version", "~> 1.2.0", `${server.url}/acme/node`]);
+    const add = await client.addBox(`${server.url}/acme/node`, { version: "~> 1.2.0" });
     expect(add.code, add.output).toBe(0);
+    expect(add.marker, add.output).toBe("1.2.5-amd64");
+    expect(add.metadata, add.output).toMatchObject({ provider: "libvirt" });
     const list = await vagrant(["box", "list"]);
     expect(list.output).toMatch(/^acme\/node\s+\(libvirt, 1\.2\.5\)$/m);
     expect(list.output).not.toMatch(/1\.3\.0/);
-    expect(readMarker(home, "1.2.5")).toBe("1.2.5-amd64");
+    expect(client.marker("acme/node", "1.2.5")).toBe("1.2.5-amd64");
   });
 
   it("adds the newest version by shorthand name through VAGRANT_SERVER_URL", async () => {
-    const add = await vagrant(["box", "add", "--provider", "libvirt", "acme/node"], { VAGRANT_SERVER_URL: server.url });
+    const add = await client.addBox("acme/node", { env: { VAGRANT_SERVER_URL: server.url } });
     expect(add.code, add.output).toBe(0);
-    expect(readMarker(home, "1.3.0")).toBe("1.3.0-amd64");
+    expect(add.marker, add.output).toBe("1.3.0-amd64");
   });
 
   it("refuses a tampered box file through its checksum and adds nothing", async () => {
@@ -58,7 +60,7 @@ describe.skipIf(!needTool("vagrant") || !needTool("qemu-img"))("vagrant box add 
     const file = join(root, "acme/node/1.1.0", name!);
     appendFileSync(file, Buffer.alloc(1024)); // still a valid tar (zero blocks), but not the bytes published
     expect(statSync(file).size).toBeGreaterThan(1024);
-    const add = await vagrant(["box", "add", "--provider", "libvirt", "--box-version", "1.1.0", `${server.url}/acme/node`]);
+    const add = await client.addBox(`${server.url}/acme/node`, { version: "1.1.0" });
     expect(add.code).not.toBe(0);
     expect(add.output).toMatch(/checksum/i);
     const list = await vagrant(["box", "list"]);
@@ -66,30 +68,3 @@ describe.skipIf(!needTool("vagrant") || !needTool("qemu-img"))("vagrant box add 
     expect(list.output).toMatch(/\(libvirt, 1\.3\.0\)/);
   });
 });
-
-function readMarker(home: string, version: string): string | undefined {
-  // Vagrant 2.3 stores boxes/<name>/<version>/<provider>/; 2.4 adds an architecture level.
-  const find = (dir: string): string | undefined => {
-    for (const e of readdirSync(dir, { withFileTypes: true })) {
-      const p = join(dir, e.name);
-      if (e.isDirectory()) {
-        const found = find(p);
-        if (found) return found;
-      } else if (e.name === "marker") return readFileSync(p, "utf8");
-    }
-    return undefined;
-  };
-  return find(join(home, "boxes", "acme-VAGRANTSLASH-node", version));
-}
-
-/** Async on purpose: the registry runs in this process and must keep answering while vagrant runs. */
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, output }));
-  });
-}

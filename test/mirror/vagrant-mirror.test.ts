@@ -1,11 +1,11 @@
-import { spawn } from "node:child_process";
-import { readdirSync, readFileSync } from "node:fs";
+import { readFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRegistryServer, type RegistryServer } from "../../src/box/server.js";
 import { makeBox, runCli, tempDir } from "../box/support.js";
 import { MirrorSource } from "../support/mirror-source.js";
 import { needTool } from "../support/tools.js";
+import { VagrantClient } from "../support/vagrant-client.js";
 
 /**
  * The seam after the mirror: Debian's real vagrant (2.3.4, vagrant-libvirt) adds a box that
@@ -15,7 +15,7 @@ import { needTool } from "../support/tools.js";
 describe.skipIf(!needTool("vagrant") || !needTool("qemu-img"))("vagrant box add of a mirrored box", () => {
   const tmp = tempDir("homelab-mirror-vagrant-");
   const root = join(tmp.path, "registry");
-  const home = join(tmp.path, "vagrant-home");
+  const vagrant = new VagrantClient({ home: join(tmp.path, "vagrant-home") });
   let source: MirrorSource;
   let server: RegistryServer;
 
@@ -36,34 +36,12 @@ describe.skipIf(!needTool("vagrant") || !needTool("qemu-img"))("vagrant box add 
   });
 
   it("adds the newest mirrored version (the default architecture) from the registry's catalog URL", async () => {
-    const add = await run("vagrant", ["box", "add", "--provider", "libvirt", `${server.url}/closing/alpine`], { ...process.env, VAGRANT_HOME: home, VAGRANT_CHECKPOINT_DISABLE: "1" });
+    const add = await vagrant.addBox(`${server.url}/closing/alpine`);
     expect(add.code, add.output).toBe(0);
     // Vagrant checked the registry's sha256 and downloaded from the registry, not from the source.
     expect(add.output).toContain(`${server.url}/closing/alpine/3.20.1/libvirt/amd64`);
-    const list = await run("vagrant", ["box", "list"], { ...process.env, VAGRANT_HOME: home, VAGRANT_CHECKPOINT_DISABLE: "1" });
+    const list = await vagrant.run(["box", "list"]);
     expect(list.output).toMatch(/^closing\/alpine\s+\(libvirt, 3\.20\.1\)$/m);
-    expect(findMarker(join(home, "boxes", "closing-VAGRANTSLASH-alpine", "3.20.1"))).toBe("3.20.1-amd64");
+    expect(add.marker, add.output).toBe("3.20.1-amd64");
   });
 });
-
-function findMarker(dir: string): string | undefined {
-  for (const e of readdirSync(dir, { withFileTypes: true })) {
-    const p = join(dir, e.name);
-    if (e.isDirectory()) {
-      const found = findMarker(p);
-      if (found) return found;
-    } else if (e.name === "marker") return readFileSync(p, "utf8");
-  }
-  return undefined;
-}
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number; output: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    child.on("error", reject);
-    child.on("close", (code) => resolve({ code: code ?? -1, output }));
-  });
-}

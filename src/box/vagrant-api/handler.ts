@@ -3,12 +3,12 @@ import type { IncomingMessage, ServerResponse } from "node:http";
 import { HomelabError, InputError } from "../../errors.js";
 import type { BoxBackend } from "../backend.js";
 import { findProvider, versionStatus, type Catalog, type CatalogVersion } from "../catalog.js";
-import { formatBoxRef, isArchitecture, isBoxName, isOrg, isProvider, type Architecture, type BoxRef } from "../names.js";
+import { formatBoxRef, isArchitecture, isBoxName, isOrg, isProvider, isVersion, type Architecture, type BoxRef } from "../names.js";
 import { ConflictError, CorruptCatalogError, NoSpaceError, NotFoundError, OutsideRootError, type PublishRequest, type PublishResult } from "../store.js";
 import { releaseChange, revokeChange } from "../release-state.js";
 import type { AccessRules } from "../tokens.js";
 import { readJsonBody, section, stringField } from "./request-body.js";
-import { parseApiPath } from "./routes.js";
+import { parseApiPath, versionRule } from "./routes.js";
 import { boxJson, organizationJson, pendingJson, providerJson, versionJson, visibleVersions, type ShapeContext } from "./shapes.js";
 import { signTicket, TICKET_LIFETIME_S, verifyTicket, type UploadTicket } from "./upload-ticket.js";
 
@@ -207,6 +207,7 @@ export async function handleVagrantApi(req: IncomingMessage, res: ServerResponse
         const description = stringField(s, "description");
         if (typeof version !== "string") return deps.fail(res, 400, "a new version needs version (X.Y.Z)");
         if (typeof description === "object") return deps.fail(res, 400, description.error);
+        if (!isVersion(version)) return deps.fail(res, 400, versionRule(version));
         const v = await backend.saveVersion(route.box, version, { ...(description === undefined ? {} : { description }) }, "create");
         return deps.json(res, 200, versionJson(route.box, v, ctx(route.box.org)));
       }

@@ -68,7 +68,7 @@ export function parseApiPath(path: string): ApiRouteResult {
   if (segs.length === 3) return ok({ kind: "box", box });
   if (segs.length === 4 && c === "versions") return ok({ kind: "versions", box });
   if (c !== "version" || d === undefined) return notFound;
-  if (!isVersion(d)) return { status: 400, reason: `version ${JSON.stringify(d)}: this registry keeps versions as X.Y.Z (three whole numbers, no leading zeros)` };
+  if (!isVersion(d)) return { status: 400, reason: versionRule(d) };
   const version = d;
   if (segs.length === 5) return ok({ kind: "version", box, version });
   if (segs.length === 6 && (e === "release" || e === "revoke")) return ok({ kind: e, box, version });
@@ -88,6 +88,11 @@ export function parseApiPath(path: string): ApiRouteResult {
   if (rest.length === 1 && rest[0] === "upload") return ok({ kind: "upload", ...base });
   if (rest.length === 2 && rest[0] === "upload" && rest[1] === "direct") return ok({ kind: "upload-direct", ...base });
   return notFound;
+}
+
+/** Why a version is refused: Vagrant Cloud took looser versions (1.2, 20260101); this registry keeps X.Y.Z. */
+export function versionRule(version: string): string {
+  return `version ${JSON.stringify(version)}: this registry keeps versions as X.Y.Z (three whole numbers, no leading zeros), e.g. 1.2.0 or 20260101.0.0`;
 }
 
 function boxRef(org: string, name: string): BoxRef | undefined {
