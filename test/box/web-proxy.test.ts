@@ -9,6 +9,7 @@ import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { publishBox } from "../../src/box/publish.js";
 import { BIN } from "../support/cli.js";
 import { needTool } from "../support/tools.js";
+import { VagrantClient } from "../support/vagrant-client.js";
 import { makeBox, tempDir } from "./support.js";
 
 /**
@@ -181,23 +182,24 @@ http {
   });
 
   it("vagrant box add through the proxy: the public box by URL, the private one with VAGRANT_CLOUD_TOKEN as the page says", async () => {
-    const home = join(tmp.path, "vagrant-home");
-    const env = { ...process.env, VAGRANT_HOME: home, VAGRANT_CHECKPOINT_DISABLE: "1" };
-    const add = await run("vagrant", ["box", "add", "--provider", "libvirt", `${proxy}/boxes/acme/node`], env);
+    const client = new VagrantClient({ home: join(tmp.path, "vagrant-home") });
+    const add = await client.addBox(`${proxy}/boxes/acme/node`);
     expect(add.code, add.output).toBe(0);
-    const refused = await run("vagrant", ["box", "add", "--provider", "libvirt", `${proxy}/boxes/secret/vault`], env);
+    const refused = await client.addBox(`${proxy}/boxes/secret/vault`);
     expect(refused.code).not.toBe(0);
-    const priv = await run("vagrant", ["box", "add", "--provider", "libvirt", `${proxy}/boxes/secret/vault`], { ...env, VAGRANT_CLOUD_TOKEN: TOKEN, VAGRANT_SERVER_URL: `${proxy}/boxes` });
+    // The two variables the page names: the token, and the base URL with the proxy's prefix.
+    const asPageSays = new VagrantClient({ home: client.home, token: TOKEN, serverUrl: `${proxy}/boxes` });
+    const priv = await asPageSays.addBox(`${proxy}/boxes/secret/vault`);
     expect(priv.code, priv.output).toBe(0);
     // The same variables make the short name resolve under the prefix (Vagrant 2.3.4 expands org/box to VAGRANT_SERVER_URL/org/box).
-    const short = await run("vagrant", ["box", "add", "--force", "--provider", "libvirt", "secret/vault"], { ...env, VAGRANT_CLOUD_TOKEN: TOKEN, VAGRANT_SERVER_URL: `${proxy}/boxes` });
+    const short = await asPageSays.run(["box", "add", "--force", "--provider", "libvirt", "secret/vault"]);
     expect(short.code, short.output).toBe(0);
-    const list = await run("vagrant", ["box", "list"], env);
+    const list = await client.run(["box", "list"]);
     expect(list.output).toMatch(/^acme\/node\s+\(libvirt, 1\.2\.0\)$/m);
     expect(list.output).toMatch(/^secret\/vault\s+\(libvirt, 2\.0\.0\)$/m);
-    // The boxes Vagrant unpacked are the ones published (their marker files; Vagrant 2.3 keeps boxes/<name>/<version>/<provider>/).
-    expect(readFileSync(join(home, "boxes", "acme-VAGRANTSLASH-node", "1.2.0", "libvirt", "marker"), "utf8")).toBe("acme/node@1.2.0");
-    expect(readFileSync(join(home, "boxes", "secret-VAGRANTSLASH-vault", "2.0.0", "libvirt", "marker"), "utf8")).toBe("secret/vault@2.0.0");
+    // The boxes Vagrant unpacked are the ones published (their marker files).
+    expect(client.marker("acme/node", "1.2.0")).toBe("acme/node@1.2.0");
+    expect(client.marker("secret/vault", "2.0.0")).toBe("secret/vault@2.0.0");
     expect(serveLog).not.toContain(TOKEN);
   }, 120_000);
 });
@@ -217,14 +219,4 @@ async function waitFor(url: string): Promise<void> {
     await new Promise((r) => setTimeout(r, 100));
   }
   throw new Error(`${url} did not answer`);
-}
-
-function run(cmd: string, args: string[], env: NodeJS.ProcessEnv): Promise<{ code: number | null; output: string }> {
-  return new Promise((resolve) => {
-    const child = spawn(cmd, args, { env, stdio: ["ignore", "pipe", "pipe"] });
-    let output = "";
-    child.stdout.on("data", (d: Buffer) => (output += d.toString()));
-    child.stderr.on("data", (d: Buffer) => (output += d.toString()));
-    child.on("close", (code) => resolve({ code, output }));
-  });
 }
