@@ -42,6 +42,7 @@ export function resolveInside(root: string, ...segments: string[]): string {
   // Resolve the deepest existing ancestor (or the target itself): what exists decides where a
   // create, a rename or an unlink would really land.
   let probe = target;
+  let vanished = 0;
   for (;;) {
     let exists = true;
     try {
@@ -54,6 +55,9 @@ export function resolveInside(root: string, ...segments: string[]): string {
       try {
         real = realpathSync(probe);
       } catch {
+        // A file a concurrent rm or force-replace removed between the lstat and the realpath is
+        // not a dangling symlink: look again (it is then missing, and its parent decides).
+        if (!isSymlink(probe) && ++vanished <= 3) continue;
         throw refuse(root, segments, "leads nowhere (a dangling symlink)");
       }
       if (!isUnder(realRoot, real)) throw refuse(root, segments, "leads outside through a symlink");
@@ -61,6 +65,14 @@ export function resolveInside(root: string, ...segments: string[]): string {
     }
     if (probe === realRoot) return target;
     probe = dirname(probe);
+  }
+}
+
+function isSymlink(path: string): boolean {
+  try {
+    return lstatSync(path).isSymbolicLink();
+  } catch {
+    return false;
   }
 }
 
