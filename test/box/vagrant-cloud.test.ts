@@ -2,6 +2,7 @@ import { mkdirSync, readdirSync, readFileSync, writeFileSync } from "node:fs";
 import { join } from "node:path";
 import { afterAll, beforeAll, describe, expect, it } from "vitest";
 import { startRegistryServer, type RegistryServer } from "../../src/box/server.js";
+import { packerEnv, vagrantCloudTemplate } from "../support/packer-vagrant-cloud.js";
 import { needTool } from "../support/tools.js";
 import { runClient as run, VagrantClient } from "../support/vagrant-client.js";
 import { http, makeBox, tempDir } from "./support.js";
@@ -122,7 +123,6 @@ describe.skipIf(!needTool("vagrant") || !needTool("packer") || !needTool("qemu-i
     // The token from the environment (as CI would): this step does not depend on the login above.
     const create = await vagrant(["cloud", "box", "create", "acme/packed", "-s", "built by packer"], { VAGRANT_CLOUD_TOKEN: ACME });
     expect(create.code, create.output).toBe(0);
-    const env = (dir: string) => ({ ...process.env, CHECKPOINT_DISABLE: "1", PACKER_CONFIG_DIR: dir, PACKER_CACHE_DIR: join(dir, "cache"), HOME: dir });
     const workdir = (version: string): string => {
       const dir = join(tmp.path, `packer-${version}`);
       mkdirSync(dir);
@@ -132,35 +132,8 @@ describe.skipIf(!needTool("vagrant") || !needTool("packer") || !needTool("qemu-i
     const packerHcl = async (version: string) => {
       const dir = workdir(version);
       const template = join(dir, "template.pkr.hcl");
-      writeFileSync(
-        template,
-        `variable "registry_token" {
-  type = string
-}
-
-source "file" "placeholder" {
-  content = "stands in for a VM build"
-  target  = "${join(dir, "placeholder.txt")}"
-}
-
-build {
-  sources = ["source.file.placeholder"]
-  post-processors {
-    post-processor "artifice" {
-      files = ["${box(`packed-${version}`)}"]
-    }
-    post-processor "vagrant-cloud" {
-      box_tag           = "acme/packed"
-      version           = "${version}"
-      version_description = "packer ${version}"
-      access_token      = var.registry_token
-      vagrant_cloud_url = "${server.url}/api/v1"
-    }
-  }
-}
-`,
-      );
-      return run("packer", ["build", "-color=false", "-var", `registry_token=${ACME}`, template], env(dir));
+      writeFileSync(template, vagrantCloudTemplate({ dir, boxFile: box(`packed-${version}`), boxTag: "acme/packed", version, description: `packer ${version}`, registryUrl: server.url }));
+      return run("packer", ["build", "-color=false", "-var", `registry_token=${ACME}`, template], packerEnv(dir));
     };
     /** A JSON template (Packer 1.6.6's other format). */
     const packer = async (version: string, extra: Record<string, unknown>) => {
@@ -178,7 +151,7 @@ build {
           ],
         }),
       );
-      return run("packer", ["build", "-color=false", template], env(dir));
+      return run("packer", ["build", "-color=false", template], packerEnv(dir));
     };
     const direct = await packerHcl("2.0.0");
     expect(direct.code, direct.output).toBe(0);

@@ -35,6 +35,7 @@ import { debianBaseImage, e2eBoxProject, handOverBuild, qemuProcesses } from "..
 import type { FixtureServer } from "../support/fixture-server.js";
 import { parseHcl } from "../support/hcl.js";
 import { LibvirtNetns, MANAGEMENT_SUBNET, sh, STORAGE_POOL } from "../support/libvirt-netns.js";
+import { packerEnv, vagrantCloudTemplate } from "../support/packer-vagrant-cloud.js";
 import { needTool } from "../support/tools.js";
 
 const BOX = "ci/debian-12-k8snode-kubeadm";
@@ -245,41 +246,10 @@ describe.skipIf(!ready)("the chain a user runs: build --publish → serve → va
       const packerDir = join(scratch, "packer");
       mkdirSync(packerDir);
       const template = join(packerDir, "template.pkr.hcl");
-      // Artifice needs a build to follow: a `file` source stands in for it; the post-processors
-      // only see the .box the real build made.
-      writeFileSync(
-        template,
-        `variable "registry_token" {
-  type = string
-}
-
-source "file" "placeholder" {
-  content = "the box was built by homelab build"
-  target  = ${JSON.stringify(join(packerDir, "placeholder.txt"))}
-}
-
-build {
-  sources = ["source.file.placeholder"]
-  post-processors {
-    post-processor "artifice" {
-      files = [${JSON.stringify(boxPath)}]
-    }
-    post-processor "vagrant-cloud" {
-      box_tag             = "${BOX}"
-      version             = "${PACKED_VERSION}"
-      version_description = "${PACKED_DESCRIPTION}"
-      access_token        = var.registry_token
-      vagrant_cloud_url   = "${registry.url}/api/v1"
-    }
-  }
-}
-`,
-      );
-      const packerEnv: NodeJS.ProcessEnv = { ...process.env, CHECKPOINT_DISABLE: "1", HOME: packerDir, PACKER_CONFIG_DIR: packerDir, PACKER_CACHE_DIR: join(packerDir, "cache") };
-      delete packerEnv.VAGRANT_CLOUD_TOKEN;
+      writeFileSync(template, vagrantCloudTemplate({ dir: packerDir, boxFile: boxPath, boxTag: BOX, version: PACKED_VERSION, description: PACKED_DESCRIPTION, registryUrl: registry.url }));
       const packer = await sh("packer", ["build", "-color=false", "-var", `registry_token=${PACKER_TOKEN}`, template], {
         cwd: packerDir,
-        env: packerEnv,
+        env: packerEnv(packerDir),
         log: join(dir, "packer-vagrant-cloud.log"),
         timeoutMs: 20 * 60_000,
       });
