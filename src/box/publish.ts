@@ -52,7 +52,7 @@ export async function publishBox(o: PublishBoxOptions): Promise<PublishResult> {
     ...(o.onProgress === undefined ? {} : { onProgress: o.onProgress }),
     ...(o.signal === undefined ? {} : { signal: o.signal }),
   };
-  if (typeof o.registry === "string" && isRegistryUrl(o.registry)) {
+  if (isUrl(o.registry)) {
     return remoteRegistry(o.registry, o.token).publish({ file: o.file, ...common });
   }
   let total: number | undefined;
@@ -64,13 +64,13 @@ export async function publishBox(o: PublishBoxOptions): Promise<PublishResult> {
     if (err instanceof InputError) throw err;
     throw new InputError(`${o.file}: no such file`);
   }
-  const store = typeof o.registry === "string" ? await BoxStore.open(o.registry, { create: true }) : o.registry;
+  const store = await openLocal(o.registry, { create: true });
   return store.publish(createReadStream(o.file, { highWaterMark: 1 << 20 }), { ...common, label: o.file, ...(total === undefined ? {} : { total }) });
 }
 
 /** A registry directory opened as a store, or the store given (an S3 bucket). */
-async function openLocal(registry: string | BoxBackend): Promise<BoxBackend> {
-  return typeof registry === "string" ? BoxStore.open(registry) : registry;
+async function openLocal(registry: string | BoxBackend, opts: { create?: boolean } = {}): Promise<BoxBackend> {
+  return typeof registry === "string" ? BoxStore.open(registry, opts) : registry;
 }
 
 function isUrl(registry: string | BoxBackend): registry is string {
